@@ -1,0 +1,62 @@
+//! The hub's configuration: one typed struct, filled by the binary from flags, `GATEHOUSE_*`
+//! environment variables and an optional file, in that order of precedence.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything the hub role needs to start.
+#[derive(Clone)]
+pub struct HubConfig {
+    /// Where the admin API listens.
+    pub listen: SocketAddr,
+    /// Where the embedded database and other local state live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for Postgres; absent for embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// The first admin's password; generated and printed once when absent.
+    pub admin_password: Option<String>,
+    /// Largest request body the admin API accepts, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Default admin API address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default request body limit: 4 MiB, room for a large OpenAPI document.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            admin_password: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl HubConfig {
+    /// The database URL in use: the configured one, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| crate::store::Store::sqlite_url_in(&self.data_dir))
+    }
+}
+
+// Written by hand so that secrets never reach a log line.
+impl std::fmt::Debug for HubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::store::redact_url),
+            )
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}

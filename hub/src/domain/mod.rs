@@ -1,0 +1,10 @@
+//! Domain operations: what the admin API, the dashboard, the portal and the manifest commands
+//! all call. Each takes the store and plain model types, and knows nothing of HTTP or SQL.
+
+pub mod admin_tokens;
+pub mod api_keys;
+pub mod audit;
+pub mod bootstrap;
+mod kinds;
+pub mod objects;
+pub mod revisions;

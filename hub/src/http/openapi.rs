@@ -1,0 +1,104 @@
+//! The admin API's own description: the OpenAPI document (generated from the handlers by
+//! utoipa) and a reference page that renders it with Swagger UI, served from the binary.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi as _};
+
+use super::problem::Problem;
+
+/// The document's fixed parts; paths come from the routers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse admin API",
+        description = "Manage APIs, versions, users, groups, plans, access policies, applications, keys and gateways. \
+                       Authenticate with `Authorization: Bearer <admin token>`, or HTTP Basic with a user's name and password. \
+                       Errors are RFC 9457 problem+json.",
+    ),
+    components(schemas(Problem, crate::validate::FieldError)),
+    modifiers(&Security, &ProblemResponses),
+)]
+pub struct ApiDoc;
+
+/// The base document.
+pub fn base() -> OpenApi {
+    ApiDoc::openapi()
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+    }
+}
+
+/// Adds the problem responses every admin operation can give, so each is documented once.
+pub struct ProblemResponses;
+
+const PROBLEMS: [(&str, &str); 8] = [
+    (
+        "400",
+        "The request could not be read: malformed JSON or a bad parameter",
+    ),
+    ("401", "No credentials, or credentials that match nothing"),
+    ("403", "The caller's role does not allow this"),
+    ("404", "No such object"),
+    (
+        "409",
+        "Conflicts with the current state: a duplicate, a claimed route, an object in use",
+    ),
+    ("413", "The request body is larger than the limit"),
+    ("415", "The request body is not JSON"),
+    ("422", "The request broke validation rules; `errors` names each field"),
+];
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+                continue;
+            }
+            let operations: [&mut Option<Operation>; 4] =
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                for (status, description) in PROBLEMS {
+                    let schema = RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem"));
+                    let content = ContentBuilder::new().schema(Some(schema)).build();
+                    let response = ResponseBuilder::new()
+                        .description(description)
+                        .content("application/problem+json", content)
+                        .build();
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert(RefOr::T(response));
+                }
+                let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+                let basic = SecurityRequirement::new("basic", Vec::<String>::new());
+                operation.security = Some(vec![bearer, basic]);
+            }
+        }
+    }
+}
+
+/// The reference page: Swagger UI, loaded from `/static`, pointed at the served document.
+pub async fn reference_page() -> Html<&'static str> {
+    Html(include_str!("../../../templates/hub/api_reference.html"))
+}
+
+/// Serves a file embedded from `static/`.
+pub fn asset(bytes: &'static [u8], content_type: &'static str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    response
+}

@@ -1,0 +1,21 @@
+//! The control plane: the domain model, its store (Postgres or embedded SQLite), identity, and
+//! the admin REST API.
+//!
+//! Layers point one way: `http` (handlers: parse, call the domain, render) → `domain`
+//! (operations over plain types) → `store` (SQL) and `model` (types and their validation).
+//! No handler runs SQL; no domain function sees HTTP.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod model;
+pub mod server;
+pub mod store;
+pub mod validate;
+
+pub use config::HubConfig;
+pub use error::HubError;
+pub use http::{AppState, app};
+pub use store::Store;

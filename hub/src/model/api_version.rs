@@ -1,0 +1,186 @@
+//! An API version: one version of an API, its OpenAPI document, how requests select it, its
+//! own upstream if it differs, and where it is in its life (draft to retired).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::api::{Upstream, check_upstream};
+use super::{Api, Kind, Reference, UniqueClaim};
+use crate::validate::{Checker, FieldError, MAX_TEXT_LEN};
+
+/// One version of an API, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ApiVersion {
+    /// The API this version belongs to.
+    pub api: String,
+    #[serde(flatten)]
+    pub spec: ApiVersionSpec,
+}
+
+/// What an admin writes to create or replace an API version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiVersionSpec {
+    /// Unique within the API, immutable (`v1`, `2024-06`).
+    #[schema(example = "v1")]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub status: VersionStatus,
+    /// How a request picks this version; absent makes it the API's default version.
+    #[serde(default)]
+    pub selector: Option<Selector>,
+    /// The OpenAPI 3 document, as JSON or YAML text.
+    #[serde(default)]
+    pub openapi: Option<String>,
+    /// This version's own upstream, when it differs from the API's.
+    #[serde(default)]
+    pub upstream: Option<Upstream>,
+}
+
+/// Where a version is in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionStatus {
+    /// Not served yet.
+    #[default]
+    Draft,
+    Published,
+    /// Served, with deprecation signals.
+    Deprecated,
+    /// No longer served.
+    Retired,
+}
+
+impl VersionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionStatus::Draft => "draft",
+            VersionStatus::Published => "published",
+            VersionStatus::Deprecated => "deprecated",
+            VersionStatus::Retired => "retired",
+        }
+    }
+}
+
+/// How a request selects a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Selector {
+    /// The first path segment after the API's prefix (`/pets/v2/...`).
+    Path { segment: String },
+    /// A request header with this value.
+    Header { name: String, value: String },
+    /// A query parameter with this value.
+    Query { name: String, value: String },
+}
+
+impl ApiVersion {
+    /// The key of a version: its API and its name.
+    pub fn key_of(api: &str, name: &str) -> String {
+        format!("{api}/{name}")
+    }
+}
+
+impl Kind for ApiVersion {
+    const KIND: &'static str = "api_version";
+    const LABEL: &'static str = "API version";
+    type Input = ApiVersion;
+    type View = ApiVersion;
+
+    fn key(&self) -> String {
+        ApiVersion::key_of(&self.api, &self.spec.name)
+    }
+
+    fn from_input(version: ApiVersion, _previous: Option<&Self>) -> Result<Self, Vec<FieldError>> {
+        let spec = &version.spec;
+        let mut checker = Checker::new();
+        checker.name("name", &spec.name);
+        checker.text("description", &spec.description, MAX_TEXT_LEN);
+        match &spec.selector {
+            None => {}
+            Some(Selector::Path { segment }) => checker.name("selector.segment", segment),
+            Some(Selector::Header { name, value }) | Some(Selector::Query { name, value }) => {
+                checker.ensure(
+                    !name.is_empty() && name.len() <= 64 && name.bytes().all(is_token_byte),
+                    "selector.name",
+                    "must be 1 to 64 letters, digits or `-_.`",
+                );
+                checker.ensure(
+                    !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic()),
+                    "selector.value",
+                    "must be 1 to 128 printable ASCII characters",
+                );
+            }
+        }
+        if let Some(document) = &spec.openapi
+            && let Err(message) = check_openapi_document(document)
+        {
+            checker.push("openapi", message);
+        }
+        if let Some(upstream) = &spec.upstream {
+            check_upstream(&mut checker, "upstream", upstream);
+        }
+        checker.finish().map(|()| version)
+    }
+
+    fn view(&self) -> ApiVersion {
+        self.clone()
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::owner("api", Api::KIND, &self.api)]
+    }
+
+    fn unique_claims(&self) -> Vec<UniqueClaim> {
+        let selector = match &self.spec.selector {
+            None => "default".to_owned(),
+            Some(Selector::Path { segment }) => format!("path:{segment}"),
+            Some(Selector::Header { name, value }) => format!("header:{}={value}", name.to_ascii_lowercase()),
+            Some(Selector::Query { name, value }) => format!("query:{name}={value}"),
+        };
+        vec![UniqueClaim {
+            scope: "version_selector",
+            value: format!("{} {selector}", self.api),
+            field: "selector",
+        }]
+    }
+
+    fn labels(&self) -> Vec<String> {
+        vec![format!("status:{}", self.spec.status.as_str())]
+    }
+
+    fn search_text(&self) -> String {
+        self.spec.description.clone()
+    }
+}
+
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.')
+}
+
+/// Checks that a text is an OpenAPI 3 document (JSON or YAML) with `openapi`, `info` and
+/// `paths`; the error carries the parser's line and column.
+pub fn check_openapi_document(document: &str) -> Result<serde_json::Value, String> {
+    let value: serde_json::Value = if document.trim_start().starts_with('{') {
+        serde_json::from_str(document).map_err(|error| format!("is not valid JSON: {error}"))?
+    } else {
+        serde_yaml_ng::from_str(document).map_err(|error| format!("is not valid YAML: {error}"))?
+    };
+    let version = value.get("openapi").and_then(|version| version.as_str());
+    if !version.is_some_and(|version| version.starts_with("3.")) {
+        return Err("must be an OpenAPI 3 document: the `openapi` field must be a string `3.x`".into());
+    }
+    let info = value.get("info");
+    if !info
+        .and_then(|info| info.get("title"))
+        .is_some_and(|title| title.is_string())
+    {
+        return Err("`info.title` must be a string".into());
+    }
+    if !value.get("paths").is_some_and(|paths| paths.is_object()) {
+        return Err("`paths` must be an object".into());
+    }
+    Ok(value)
+}

@@ -1,0 +1,69 @@
+//! Starting the hub: open and migrate the store, make sure an admin exists, serve the API.
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+use crate::config::HubConfig;
+use crate::domain::bootstrap::{self, Bootstrap};
+use crate::error::HubError;
+use crate::http::{AppState, app};
+use crate::store::{Store, StoreError};
+
+/// Why the hub could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot create the first admin: {0}")]
+    Bootstrap(HubError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: String, source: std::io::Error },
+}
+
+/// Opens the store the configuration names (creating the data directory for SQLite) and
+/// applies pending migrations.
+pub async fn open_store(config: &HubConfig) -> Result<Store, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = Store::connect(&config.effective_database_url()).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Opens the store and creates the first admin if there is none.
+pub async fn prepare(config: &HubConfig) -> Result<(Store, Bootstrap), StartError> {
+    let store = open_store(config).await?;
+    let bootstrap = bootstrap::ensure_admin(&store, config.admin_password.as_deref())
+        .await
+        .map_err(StartError::Bootstrap)?;
+    Ok((store, bootstrap))
+}
+
+/// Binds the admin API's address.
+pub async fn bind(config: &HubConfig) -> Result<TcpListener, StartError> {
+    TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            address: config.listen.to_string(),
+            source,
+        })
+}
+
+/// Serves the admin API until `shutdown` completes; requests in flight finish first.
+pub async fn serve(
+    listener: TcpListener,
+    store: Store,
+    config: &HubConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = AppState {
+        store,
+        max_body_bytes: config.max_body_bytes,
+    };
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}

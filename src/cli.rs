@@ -1,0 +1,92 @@
+//! The command line: every flag, its `GATEHOUSE_*` environment variable, and its help text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Gatehouse: an API management hub, its gateway and its developer portal, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// A TOML configuration file; flags and GATEHOUSE_* variables override what it says.
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log format.
+    #[arg(long, global = true, env = "GATEHOUSE_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter, in `tracing` syntax (`info`, `hub=debug,tower_http=info`).
+    #[arg(long, global = true, env = "GATEHOUSE_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  gatehouse up                                   # everything, embedded SQLite in ./data
+  gatehouse hub --database-url postgres://postgres@127.0.0.1/gatehouse --hub-listen 0.0.0.0:8080
+  gatehouse migrate --data-dir /var/lib/gatehouse";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every role in one process on embedded defaults (SQLite in the data directory).
+    #[command(after_help = "Example:\n  gatehouse up --data-dir ./data --hub-listen 127.0.0.1:8080")]
+    Up(RoleArgs),
+    /// Run the hub: the admin REST API and its reference page.
+    #[command(
+        after_help = "Example:\n  GATEHOUSE_ADMIN_PASSWORD=change-me-please gatehouse hub --database-url postgres://postgres@127.0.0.1/gatehouse"
+    )]
+    Hub(RoleArgs),
+    /// Apply database migrations, then exit.
+    #[command(after_help = "Example:\n  gatehouse migrate --database-url postgres://postgres@127.0.0.1/gatehouse")]
+    Migrate(StoreArgs),
+}
+
+/// Where the hub keeps its state.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory for the embedded database and other local state [default: data]
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Postgres URL (`postgres://user@host/db`); without it the embedded SQLite is used.
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// Settings of a serving role.
+#[derive(Debug, Clone, Args)]
+pub struct RoleArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Address of the hub's admin API [default: 127.0.0.1:8080]
+    #[arg(long, env = "GATEHOUSE_HUB_LISTEN", value_name = "ADDR")]
+    pub hub_listen: Option<SocketAddr>,
+
+    /// Largest request body the admin API accepts, in bytes [default: 4194304]
+    #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Password of the first admin, used only when no admin exists yet; generated and printed
+    /// once when absent. Set it through the environment, not the command line.
+    #[arg(
+        long,
+        env = "GATEHOUSE_ADMIN_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}

@@ -1,0 +1,93 @@
+//! Resolving the configuration: flags and environment (through clap) over the TOML file over
+//! defaults, into each role's typed config. All of it is checked before any port is bound.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{LogFormat, RoleArgs, StoreArgs};
+
+/// The TOML file's shape; every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub log: Option<String>,
+    #[serde(default)]
+    pub hub: HubSection,
+}
+
+/// The `[hub]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubSection {
+    pub listen: Option<SocketAddr>,
+    pub max_body_bytes: Option<usize>,
+    pub admin_password: Option<String>,
+}
+
+/// Reads the configuration file, if one is named.
+pub fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    toml::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// The hub's configuration from flags, environment and file.
+pub fn hub_config(args: &RoleArgs, file: &FileConfig) -> Result<hub::HubConfig, String> {
+    let defaults = hub::HubConfig::default();
+    let store = store_settings(&args.store, file);
+    let max_body_bytes = args
+        .max_body_bytes
+        .or(file.hub.max_body_bytes)
+        .unwrap_or(defaults.max_body_bytes);
+    if max_body_bytes < 1024 {
+        return Err(format!("max_body_bytes must be at least 1024, not {max_body_bytes}"));
+    }
+    Ok(hub::HubConfig {
+        listen: args.hub_listen.or(file.hub.listen).unwrap_or(defaults.listen),
+        admin_password: args.admin_password.clone().or_else(|| file.hub.admin_password.clone()),
+        max_body_bytes,
+        ..store_config(store, defaults)?
+    })
+}
+
+/// The configuration `migrate` needs: only where the store is.
+pub fn migrate_config(args: &StoreArgs, file: &FileConfig) -> Result<hub::HubConfig, String> {
+    store_config(store_settings(args, file), hub::HubConfig::default())
+}
+
+fn store_settings(args: &StoreArgs, file: &FileConfig) -> (Option<PathBuf>, Option<String>) {
+    (
+        args.data_dir.clone().or_else(|| file.data_dir.clone()),
+        args.database_url.clone().or_else(|| file.database_url.clone()),
+    )
+}
+
+fn store_config(
+    (data_dir, database_url): (Option<PathBuf>, Option<String>),
+    defaults: hub::HubConfig,
+) -> Result<hub::HubConfig, String> {
+    let database_url = database_url.filter(|url| !url.is_empty());
+    if let Some(url) = &database_url {
+        let supported = ["postgres://", "postgresql://", "sqlite:"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme));
+        if !supported {
+            return Err(format!(
+                "database_url must start with postgres:// or sqlite:, not `{}`",
+                hub::store::redact_url(url)
+            ));
+        }
+    }
+    Ok(hub::HubConfig {
+        data_dir: data_dir.unwrap_or(defaults.data_dir.clone()),
+        database_url,
+        ..defaults
+    })
+}

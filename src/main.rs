@@ -1,0 +1,123 @@
+//! The `gatehouse` binary: parse arguments, resolve configuration, start the roles asked for.
+//! Everything else lives in the library crates.
+
+mod cli;
+mod config;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::{Cli, Command, LogFormat};
+use hub::domain::bootstrap::Bootstrap;
+
+/// Exit code for a usage or configuration error (BSD `EX_USAGE`).
+const EX_USAGE: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let file = match config::read_file(cli.config.as_deref()) {
+        Ok(file) => file,
+        Err(message) => return usage_error(&message),
+    };
+    let log_format = cli.log_format.or(file.log_format).unwrap_or(LogFormat::Text);
+    let log_filter = cli
+        .log
+        .clone()
+        .or_else(|| file.log.clone())
+        .unwrap_or_else(|| "info".into());
+    if let Err(message) = init_logging(log_format, &log_filter) {
+        return usage_error(&message);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime starts");
+    let result = match &cli.command {
+        Command::Up(args) | Command::Hub(args) => match config::hub_config(args, &file) {
+            Ok(hub_config) => runtime.block_on(run_hub(hub_config, matches!(cli.command, Command::Up(_)))),
+            Err(message) => return usage_error(&message),
+        },
+        Command::Migrate(args) => match config::migrate_config(args, &file) {
+            Ok(hub_config) => runtime.block_on(migrate(hub_config)),
+            Err(message) => return usage_error(&message),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("gatehouse: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("gatehouse: {message}");
+    ExitCode::from(EX_USAGE)
+}
+
+fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).map_err(|error| format!("log filter `{filter}`: {error}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+/// Runs the hub (and, for `up`, every other role that exists) until Ctrl-C or SIGTERM.
+async fn run_hub(config: hub::HubConfig, all_roles: bool) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting");
+    let (store, bootstrap) = hub::server::prepare(&config).await?;
+    if let Bootstrap::CreatedAdmin {
+        generated_password: Some(password),
+    } = &bootstrap
+    {
+        // Printed once, on purpose: the first admin's password is needed to get in at all.
+        eprintln!(
+            "\n  Created the first admin. Sign in as `admin` with password: {password}\n  It is not shown again.\n"
+        );
+    }
+    let listener = hub::server::bind(&config).await?;
+    let address = listener.local_addr()?;
+    println!("hub admin API   http://{address}/api/v1");
+    println!("API reference   http://{address}/api/v1/reference");
+    if all_roles {
+        println!("data directory  {}", config.data_dir.display());
+    }
+    hub::server::serve(listener, store, &config, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config: hub::HubConfig) -> anyhow::Result<()> {
+    hub::server::open_store(&config).await?;
+    println!(
+        "migrations applied to {}",
+        hub::store::redact_url(&config.effective_database_url())
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
