@@ -38,7 +38,7 @@ impl RouteKey {
     pub fn new(host: Option<&str>, path_prefix: &str) -> Result<Self, RouteError> {
         let host = match host {
             None => None,
-            Some(host) if host.is_empty() => None,
+            Some("") => None,
             Some(host) => Some(normalize_host(host)?),
         };
         Ok(RouteKey {
