@@ -104,7 +104,7 @@ pub async fn insert_in<K: Kind>(tx: &mut Tx, actor: &Actor, object: K) -> Result
     }
     check_references(tx, &object).await?;
     check_claims(tx, &object).await?;
-    let now = Utc::now();
+    let now = stored_now();
     let meta = Meta {
         created_at: now,
         updated_at: now,
@@ -142,7 +142,7 @@ pub async fn save_in<K: Kind>(
     check_references(tx, &object).await?;
     check_claims(tx, &object).await?;
     let meta = Meta {
-        updated_at: Utc::now(),
+        updated_at: stored_now(),
         updated_by: actor.name.clone(),
         ..previous.meta.clone()
     };
@@ -198,6 +198,11 @@ pub(super) async fn detach_in<K: Kind>(
     }
     save_in(tx, actor, previous, object).await?;
     Ok(true)
+}
+
+/// Now, at the precision the store keeps (milliseconds), so a response shows what a read will.
+fn stored_now() -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now)
 }
 
 pub(crate) fn not_found<K: Kind>(key: &str) -> HubError {

@@ -51,7 +51,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", admin_api)
         .merge(health::router())
         .split_for_parts();
-    let document = Arc::new(document);
+    let document = Arc::new(openapi::finish(document));
     let max_body_bytes = state.max_body_bytes;
     let request_id = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
     router

@@ -20,13 +20,19 @@ use super::problem::Problem;
                        Errors are RFC 9457 problem+json.",
     ),
     components(schemas(Problem, crate::validate::FieldError)),
-    modifiers(&Security, &ProblemResponses),
+    modifiers(&Security),
 )]
 pub struct ApiDoc;
 
-/// The base document.
+/// The base document, before the routers add their paths.
 pub fn base() -> OpenApi {
     ApiDoc::openapi()
+}
+
+/// Completes the document once every path is in.
+pub fn finish(mut document: OpenApi) -> OpenApi {
+    ProblemResponses.modify(&mut document);
+    document
 }
 
 struct Security;

@@ -1,0 +1,13 @@
+//! The hub's integration tests: the production router over a real store, every store test run
+//! on embedded SQLite and on Postgres.
+
+mod support;
+
+mod audit;
+mod auth;
+mod crud;
+mod listing;
+mod references;
+mod requests;
+mod service;
+mod validation;
