@@ -80,24 +80,25 @@ pub async fn authenticate_password(store: &Store, name: &str, given: &str) -> Re
         detail: "the user name or password is wrong".into(),
     };
     let mut tx = store.begin().await?;
-    let user = get_in::<User>(&mut tx, name).await?;
+    let user = get_in::<User>(&mut tx, name).await?.map(|record| record.object);
     tx.commit().await?;
-    let Some(user) = user.map(|record| record.object) else {
-        // Spend the same time as a real check, so timing does not reveal which users exist.
-        let _ = password::verify(given, &DUMMY_HASH);
-        return Err(refused());
-    };
-    let matches = user
-        .password_hash
-        .as_deref()
-        .is_some_and(|hash| password::verify(given, hash));
-    if !matches || user.disabled {
-        return Err(refused());
+    // A missing user is checked against a dummy hash, so timing does not reveal who exists.
+    let hash = user
+        .as_ref()
+        .and_then(|user| user.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
+    let given = given.to_owned();
+    // Argon2 takes tens of milliseconds on purpose: keep it off the async workers.
+    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &hash))
+        .await
+        .unwrap_or(false);
+    match user {
+        Some(user) if matches && !user.disabled => Ok(Actor {
+            name: user.name,
+            role: user.role,
+        }),
+        _ => Err(refused()),
     }
-    Ok(Actor {
-        name: user.name,
-        role: user.role,
-    })
 }
 
 /// A hash of a random password, verified against when the user does not exist.

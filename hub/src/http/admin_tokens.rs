@@ -12,7 +12,6 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::{Admin, Viewer};
 use super::extract::{JsonBody, PathParams, QueryParams};
-use super::objects::DeleteParams;
 use super::problem::ApiError;
 use super::resources::TextListParams;
 use crate::domain::{admin_tokens, objects};
@@ -91,14 +90,13 @@ pub async fn get(
 }
 
 /// Revokes a token by deleting it; it stops working at once.
-#[utoipa::path(delete, path = "/admin-tokens/{id}", tag = "Admin tokens", params(("id" = String, Path), DeleteParams),
+#[utoipa::path(delete, path = "/admin-tokens/{id}", tag = "Admin tokens", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     Admin(actor): Admin,
     PathParams(id): PathParams<String>,
-    QueryParams(params): QueryParams<DeleteParams>,
 ) -> Result<StatusCode, ApiError> {
-    objects::delete::<AdminToken>(&state.store, &actor, &id, params.cascade).await?;
+    objects::delete::<AdminToken>(&state.store, &actor, &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
