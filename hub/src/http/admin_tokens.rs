@@ -45,8 +45,8 @@ pub struct IssuedTokenResponse {
 }
 
 /// Lists admin tokens (never their secrets).
-#[utoipa::path(get, path = "/admin-tokens", tag = "Admin tokens", params(TextListParams),
-    responses((status = 200, body = Page<Stored<AdminTokenView>>)))]
+#[utoipa::path(get, path = "/admin-tokens", operation_id = "list_admin_tokens", tag = "Admin tokens",
+    params(TextListParams), responses((status = 200, body = Page<Stored<AdminTokenView>>)))]
 pub async fn list(
     State(state): State<AppState>,
     _viewer: Viewer,
@@ -61,8 +61,8 @@ pub async fn list(
 }
 
 /// Issues a token; the response holds the secret, once.
-#[utoipa::path(post, path = "/admin-tokens", tag = "Admin tokens", request_body = IssueTokenRequest,
-    responses((status = 201, body = IssuedTokenResponse)))]
+#[utoipa::path(post, path = "/admin-tokens", operation_id = "issue_admin_token", tag = "Admin tokens",
+    request_body = IssueTokenRequest, responses((status = 201, body = IssuedTokenResponse)))]
 pub async fn issue(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -79,8 +79,8 @@ pub async fn issue(
 }
 
 /// Reads one token (never its secret).
-#[utoipa::path(get, path = "/admin-tokens/{id}", tag = "Admin tokens", params(("id" = String, Path)),
-    responses((status = 200, body = Stored<AdminTokenView>)))]
+#[utoipa::path(get, path = "/admin-tokens/{id}", operation_id = "get_admin_token", tag = "Admin tokens",
+    params(("id" = String, Path)), responses((status = 200, body = Stored<AdminTokenView>)))]
 pub async fn get(
     State(state): State<AppState>,
     _viewer: Viewer,
@@ -90,8 +90,8 @@ pub async fn get(
 }
 
 /// Revokes a token by deleting it; it stops working at once.
-#[utoipa::path(delete, path = "/admin-tokens/{id}", tag = "Admin tokens", params(("id" = String, Path)),
-    responses((status = 204, description = "Deleted")))]
+#[utoipa::path(delete, path = "/admin-tokens/{id}", operation_id = "delete_admin_token", tag = "Admin tokens",
+    params(("id" = String, Path)), responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     Admin(actor): Admin,

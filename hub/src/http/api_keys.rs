@@ -58,7 +58,7 @@ pub struct KeyListParams {
 }
 
 /// Lists an application's keys (never their secrets).
-#[utoipa::path(get, path = "/applications/{id}/keys", tag = "Applications and keys",
+#[utoipa::path(get, path = "/applications/{id}/keys", operation_id = "list_api_keys", tag = "Applications and keys",
     params(("id" = String, Path), KeyListParams), responses((status = 200, body = Page<Stored<ApiKeyView>>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -81,8 +81,8 @@ pub async fn list(
 }
 
 /// Issues a key for an application; the response holds the secret, once.
-#[utoipa::path(post, path = "/applications/{id}/keys", tag = "Applications and keys",
-    params(("id" = String, Path)), request_body = IssueKeyRequest,
+#[utoipa::path(post, path = "/applications/{id}/keys", operation_id = "issue_api_key",
+    tag = "Applications and keys", params(("id" = String, Path)), request_body = IssueKeyRequest,
     responses((status = 201, body = IssuedKeyResponse)))]
 pub async fn issue(
     State(state): State<AppState>,
@@ -101,8 +101,9 @@ pub async fn issue(
 }
 
 /// Reads one key (never its secret).
-#[utoipa::path(get, path = "/applications/{id}/keys/{key_id}", tag = "Applications and keys",
-    params(("id" = String, Path), ("key_id" = String, Path)), responses((status = 200, body = Stored<ApiKeyView>)))]
+#[utoipa::path(get, path = "/applications/{id}/keys/{key_id}", operation_id = "get_api_key",
+    tag = "Applications and keys", params(("id" = String, Path), ("key_id" = String, Path)),
+    responses((status = 200, body = Stored<ApiKeyView>)))]
 pub async fn get(
     State(state): State<AppState>,
     _viewer: Viewer,
@@ -112,8 +113,9 @@ pub async fn get(
 }
 
 /// Revokes a key: it stays listed, and stops working at the next publish.
-#[utoipa::path(post, path = "/applications/{id}/keys/{key_id}/revoke", tag = "Applications and keys",
-    params(("id" = String, Path), ("key_id" = String, Path)), responses((status = 200, body = Stored<ApiKeyView>)))]
+#[utoipa::path(post, path = "/applications/{id}/keys/{key_id}/revoke", operation_id = "revoke_api_key",
+    tag = "Applications and keys", params(("id" = String, Path), ("key_id" = String, Path)),
+    responses((status = 200, body = Stored<ApiKeyView>)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -127,8 +129,9 @@ pub async fn revoke(
 }
 
 /// Deletes a key.
-#[utoipa::path(delete, path = "/applications/{id}/keys/{key_id}", tag = "Applications and keys",
-    params(("id" = String, Path), ("key_id" = String, Path)), responses((status = 204, description = "Deleted")))]
+#[utoipa::path(delete, path = "/applications/{id}/keys/{key_id}", operation_id = "delete_api_key",
+    tag = "Applications and keys", params(("id" = String, Path), ("key_id" = String, Path)),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     Admin(actor): Admin,

@@ -38,8 +38,8 @@ pub struct VersionListParams {
 }
 
 /// Lists an API's versions.
-#[utoipa::path(get, path = "/apis/{api}/versions", tag = "APIs", params(("api" = String, Path), VersionListParams),
-    responses((status = 200, body = Page<Stored<ApiVersion>>)))]
+#[utoipa::path(get, path = "/apis/{api}/versions", operation_id = "list_api_versions", tag = "APIs",
+    params(("api" = String, Path), VersionListParams), responses((status = 200, body = Page<Stored<ApiVersion>>)))]
 pub async fn list(
     State(state): State<AppState>,
     _viewer: Viewer,
@@ -61,8 +61,9 @@ pub async fn list(
 }
 
 /// Adds a version to an API.
-#[utoipa::path(post, path = "/apis/{api}/versions", tag = "APIs", params(("api" = String, Path)),
-    request_body = ApiVersionSpec, responses((status = 201, body = Stored<ApiVersion>)))]
+#[utoipa::path(post, path = "/apis/{api}/versions", operation_id = "create_api_version", tag = "APIs",
+    params(("api" = String, Path)), request_body = ApiVersionSpec,
+    responses((status = 201, body = Stored<ApiVersion>)))]
 pub async fn create(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -75,8 +76,9 @@ pub async fn create(
 }
 
 /// Reads one version.
-#[utoipa::path(get, path = "/apis/{api}/versions/{version}", tag = "APIs",
-    params(("api" = String, Path), ("version" = String, Path)), responses((status = 200, body = Stored<ApiVersion>)))]
+#[utoipa::path(get, path = "/apis/{api}/versions/{version}", operation_id = "get_api_version", tag = "APIs",
+    params(("api" = String, Path), ("version" = String, Path)),
+    responses((status = 200, body = Stored<ApiVersion>)))]
 pub async fn get(
     State(state): State<AppState>,
     _viewer: Viewer,
@@ -87,7 +89,7 @@ pub async fn get(
 }
 
 /// Replaces one version; its name cannot change.
-#[utoipa::path(put, path = "/apis/{api}/versions/{version}", tag = "APIs",
+#[utoipa::path(put, path = "/apis/{api}/versions/{version}", operation_id = "replace_api_version", tag = "APIs",
     params(("api" = String, Path), ("version" = String, Path)), request_body = ApiVersionSpec,
     responses((status = 200, body = Stored<ApiVersion>)))]
 pub async fn replace(
@@ -102,7 +104,7 @@ pub async fn replace(
 }
 
 /// Deletes one version. Refused while an access policy names it, unless `cascade` is set.
-#[utoipa::path(delete, path = "/apis/{api}/versions/{version}", tag = "APIs",
+#[utoipa::path(delete, path = "/apis/{api}/versions/{version}", operation_id = "delete_api_version", tag = "APIs",
     params(("api" = String, Path), ("version" = String, Path), DeleteParams),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(

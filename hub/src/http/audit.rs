@@ -39,8 +39,8 @@ pub struct AuditListParams {
 }
 
 /// Lists changes, newest first.
-#[utoipa::path(get, path = "/audit", tag = "Audit log", params(AuditListParams),
-    responses((status = 200, body = Page<AuditEntry>)))]
+#[utoipa::path(get, path = "/audit", operation_id = "list_audit_entries", tag = "Audit log",
+    params(AuditListParams), responses((status = 200, body = Page<AuditEntry>)))]
 pub async fn list(
     State(state): State<AppState>,
     _viewer: Viewer,

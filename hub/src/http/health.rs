@@ -23,14 +23,18 @@ pub struct Health {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "Health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", operation_id = "get_health", tag = "Health",
+    responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
 /// The store answers and every migration is applied.
-#[utoipa::path(get, path = "/readyz", tag = "Health", responses((status = 200, body = Health),
-    (status = 503, body = super::problem::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/readyz", operation_id = "get_readiness", tag = "Health",
+    responses(
+        (status = 200, body = Health),
+        (status = 503, body = super::problem::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let unavailable = |detail: String| ApiError::rejected(StatusCode::SERVICE_UNAVAILABLE, None, detail);
     match state.store.is_ready().await {

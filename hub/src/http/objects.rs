@@ -39,10 +39,15 @@ pub fn page_filter(limit: Option<u32>, cursor: Option<String>, query: Option<Str
 
 /// Declares a module with the five operations for one kind, and its router.
 ///
-/// `$Params` must have a `fn into_filter(self) -> Result<ListFilter, ApiError>`.
+/// `$Params` must have a `fn into_filter(self) -> Result<ListFilter, ApiError>`. The operation
+/// ids are `list_$module`, then `create_`, `get_`, `replace_` and `delete_` with `$singular`.
+// rustfmt shifts the continuation lines of an attribute inside `macro_rules!` to the right, so
+// this body is formatted by hand.
+#[rustfmt::skip]
 macro_rules! object_routes {
     (
         mod $module:ident;
+        singular: $singular:ident,
         kind: $Kind:ident,
         input: $Input:ident,
         view: $View:ident,
@@ -76,9 +81,11 @@ macro_rules! object_routes {
 
             /// Lists one page, in key order, filtered.
             #[utoipa::path(
-                                get, path = $collection, tag = $tag, params($Params),
-                                responses((status = 200, body = Page<Stored<$View>>))
-                            )]
+                get, path = $collection, operation_id = concat!("list_", stringify!($module)),
+                tag = $tag,
+                params($Params),
+                responses((status = 200, body = Page<Stored<$View>>))
+            )]
             pub async fn list(
                 State(state): State<AppState>,
                 _viewer: Viewer,
@@ -94,9 +101,11 @@ macro_rules! object_routes {
 
             /// Creates one.
             #[utoipa::path(
-                                post, path = $collection, tag = $tag, request_body = $Input,
-                                responses((status = 201, body = Stored<$View>))
-                            )]
+                post, path = $collection, operation_id = concat!("create_", stringify!($singular)),
+                tag = $tag,
+                request_body = $Input,
+                responses((status = 201, body = Stored<$View>))
+            )]
             pub async fn create(
                 State(state): State<AppState>,
                 Admin(actor): Admin,
@@ -108,9 +117,11 @@ macro_rules! object_routes {
 
             /// Reads one.
             #[utoipa::path(
-                                get, path = $item, tag = $tag, params(($key = String, Path)),
-                                responses((status = 200, body = Stored<$View>))
-                            )]
+                get, path = $item, operation_id = concat!("get_", stringify!($singular)),
+                tag = $tag,
+                params(($key = String, Path)),
+                responses((status = 200, body = Stored<$View>))
+            )]
             pub async fn get(
                 State(state): State<AppState>,
                 _viewer: Viewer,
@@ -121,9 +132,12 @@ macro_rules! object_routes {
 
             /// Replaces one; its key cannot change.
             #[utoipa::path(
-                                put, path = $item, tag = $tag, params(($key = String, Path)), request_body = $Input,
-                                responses((status = 200, body = Stored<$View>))
-                            )]
+                put, path = $item, operation_id = concat!("replace_", stringify!($singular)),
+                tag = $tag,
+                params(($key = String, Path)),
+                request_body = $Input,
+                responses((status = 200, body = Stored<$View>))
+            )]
             pub async fn replace(
                 State(state): State<AppState>,
                 Admin(actor): Admin,
@@ -139,9 +153,11 @@ macro_rules! object_routes {
 
             /// Deletes one. Refused while others refer to it, unless `cascade` is set.
             #[utoipa::path(
-                                delete, path = $item, tag = $tag, params(($key = String, Path), DeleteParams),
-                                responses((status = 204, description = "Deleted"))
-                            )]
+                delete, path = $item, operation_id = concat!("delete_", stringify!($singular)),
+                tag = $tag,
+                params(($key = String, Path), DeleteParams),
+                responses((status = 204, description = "Deleted"))
+            )]
             pub async fn delete(
                 State(state): State<AppState>,
                 Admin(actor): Admin,

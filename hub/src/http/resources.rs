@@ -158,42 +158,49 @@ impl TextListParams {
 
 object_routes! {
     mod apis;
+    singular: api,
     kind: Api, input: Api, view: Api, params: ApiListParams,
     collection: "/apis", item: "/apis/{name}", key: "name", tag: "APIs",
 }
 
 object_routes! {
     mod users;
+    singular: user,
     kind: User, input: UserInput, view: UserView, params: UserListParams,
     collection: "/users", item: "/users/{name}", key: "name", tag: "Users and groups",
 }
 
 object_routes! {
     mod groups;
+    singular: group,
     kind: Group, input: Group, view: Group, params: TextListParams,
     collection: "/groups", item: "/groups/{name}", key: "name", tag: "Users and groups",
 }
 
 object_routes! {
     mod plans;
+    singular: plan,
     kind: Plan, input: Plan, view: Plan, params: TextListParams,
     collection: "/plans", item: "/plans/{name}", key: "name", tag: "Plans",
 }
 
 object_routes! {
     mod access_policies;
+    singular: access_policy,
     kind: AccessPolicy, input: AccessPolicy, view: AccessPolicy, params: AccessPolicyListParams,
     collection: "/access-policies", item: "/access-policies/{name}", key: "name", tag: "Access policies",
 }
 
 object_routes! {
     mod applications;
+    singular: application,
     kind: Application, input: ApplicationInput, view: Application, params: ApplicationListParams,
     collection: "/applications", item: "/applications/{id}", key: "id", tag: "Applications and keys",
 }
 
 object_routes! {
     mod gateways;
+    singular: gateway,
     kind: Gateway, input: Gateway, view: Gateway, params: TextListParams,
     collection: "/gateways", item: "/gateways/{name}", key: "name", tag: "Gateways",
 }

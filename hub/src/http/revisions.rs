@@ -32,8 +32,8 @@ pub struct RevisionListParams {
 }
 
 /// Lists revisions, newest first.
-#[utoipa::path(get, path = "/revisions", tag = "Revisions", params(RevisionListParams),
-    responses((status = 200, body = Page<Revision>)))]
+#[utoipa::path(get, path = "/revisions", operation_id = "list_revisions", tag = "Revisions",
+    params(RevisionListParams), responses((status = 200, body = Page<Revision>)))]
 pub async fn list(
     State(state): State<AppState>,
     _viewer: Viewer,
@@ -54,8 +54,8 @@ pub async fn list(
 }
 
 /// Reads one revision.
-#[utoipa::path(get, path = "/revisions/{number}", tag = "Revisions", params(("number" = i64, Path)),
-    responses((status = 200, body = Revision)))]
+#[utoipa::path(get, path = "/revisions/{number}", operation_id = "get_revision", tag = "Revisions",
+    params(("number" = i64, Path)), responses((status = 200, body = Revision)))]
 pub async fn get(
     State(state): State<AppState>,
     _viewer: Viewer,

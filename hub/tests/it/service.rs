@@ -56,6 +56,7 @@ async fn openapi_document_and_reference_page(app: TestApp) {
     }
     assert!(document.json["components"]["schemas"]["Problem"].is_object());
     every_response_schema_accepts_its_objects(&document.json);
+    every_operation_has_its_own_id(&document.json);
 
     let page = app.send("GET", "/api/v1/reference", None, None, None).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -74,6 +75,31 @@ async fn openapi_document_and_reference_page(app: TestApp) {
     let content_type = bundle.headers.get(header::CONTENT_TYPE).unwrap().to_str().unwrap();
     assert!(content_type.starts_with("text/javascript"));
     assert!(bundle.text.len() > 100_000);
+}
+
+/// Client generators name a function after each operation id, so each must be unique.
+fn every_operation_has_its_own_id(document: &Value) {
+    let mut ids = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has an operationId"));
+            assert!(
+                ids.insert(id.to_owned()),
+                "{method} {path}: operationId `{id}` is taken"
+            );
+        }
+    }
+    for id in [
+        "list_apis",
+        "create_api",
+        "get_api_version",
+        "list_access_policies",
+        "revoke_api_key",
+    ] {
+        assert!(ids.contains(id), "{id} in {ids:?}");
+    }
 }
 
 /// A member of an `allOf` with `additionalProperties: false` refuses the other members'
