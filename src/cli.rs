@@ -17,7 +17,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "GATEHOUSE_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
 
-    /// Log filter, in `tracing` syntax (`info`, `hub=debug,tower_http=info`).
+    /// Log filter, in `tracing` syntax (`info`, `hub=debug,tower_http=info`) [default: info,sqlx=warn]
     #[arg(long, global = true, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: Option<String>,
 
@@ -25,7 +25,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXAMPLES: &str = "Examples:
+const EXAMPLES: &str = "Every flag can also be set by a GATEHOUSE_* environment variable, or in the --config file; \
+each subcommand's --help names them.
+
+Examples:
   gatehouse up                                   # everything, embedded SQLite in ./data
   gatehouse hub --database-url postgres://postgres@127.0.0.1/gatehouse --hub-listen 0.0.0.0:8080
   gatehouse migrate --data-dir /var/lib/gatehouse";
@@ -89,4 +92,22 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// A clap error as one line, without the `error:` prefix: the complaint, then clap's tips and
+/// possible values, without its usage lines.
+pub fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let mut lines = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("Usage:") && !line.starts_with("For more information"));
+    let complaint = lines.next().unwrap_or("invalid arguments");
+    let mut message = complaint.strip_prefix("error: ").unwrap_or(complaint).to_owned();
+    for detail in lines {
+        message.push_str("; ");
+        message.push_str(detail);
+    }
+    message.push_str(" (see --help)");
+    message
 }

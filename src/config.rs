@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use hub::model::user::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use serde::Deserialize;
 
 use crate::cli::{LogFormat, RoleArgs, StoreArgs};
@@ -35,7 +36,22 @@ pub fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
         return Ok(FileConfig::default());
     };
     let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    toml::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
+    toml::from_str(&text).map_err(|error| {
+        // toml's own rendering spans several lines (a caret diagram); an error is one line.
+        let (line, column) = error.span().map_or((1, 1), |span| line_and_column(&text, span.start));
+        let message = error.message().trim().replace('\n', " ");
+        format!("{}:{line}:{column}: {message}", path.display())
+    })
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 /// The hub's configuration from flags, environment and file.
@@ -49,9 +65,21 @@ pub fn hub_config(args: &RoleArgs, file: &FileConfig) -> Result<hub::HubConfig, 
     if max_body_bytes < 1024 {
         return Err(format!("max_body_bytes must be at least 1024, not {max_body_bytes}"));
     }
+    let admin_password = args.admin_password.clone().or_else(|| file.hub.admin_password.clone());
+    if let Some(password) = &admin_password {
+        // Checked here, not when the first admin is created: a bad password would otherwise pass
+        // unnoticed on every start but the first, and fail that one after the store is opened.
+        let length = password.chars().count();
+        if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&length) {
+            return Err(format!(
+                "the first admin's password (GATEHOUSE_ADMIN_PASSWORD, --admin-password or [hub] admin_password) \
+                 must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters, not {length}"
+            ));
+        }
+    }
     Ok(hub::HubConfig {
         listen: args.hub_listen.or(file.hub.listen).unwrap_or(defaults.listen),
-        admin_password: args.admin_password.clone().or_else(|| file.hub.admin_password.clone()),
+        admin_password,
         max_body_bytes,
         ..store_config(store, defaults)?
     })

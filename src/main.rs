@@ -7,14 +7,22 @@ mod config;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 use cli::{Cli, Command, LogFormat};
 use hub::domain::bootstrap::Bootstrap;
 
 /// Exit code for a usage or configuration error (BSD `EX_USAGE`).
 const EX_USAGE: u8 = 64;
 
+/// The log filter when none is configured: sqlx's info lines (Postgres notices such as "relation
+/// already exists, skipping") say nothing an operator can act on.
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return argument_error(error),
+    };
     let file = match config::read_file(cli.config.as_deref()) {
         Ok(file) => file,
         Err(message) => return usage_error(&message),
@@ -24,7 +32,7 @@ fn main() -> ExitCode {
         .log
         .clone()
         .or_else(|| file.log.clone())
-        .unwrap_or_else(|| "info".into());
+        .unwrap_or_else(|| DEFAULT_LOG_FILTER.into());
     if let Err(message) = init_logging(log_format, &log_filter) {
         return usage_error(&message);
     }
@@ -57,11 +65,29 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(EX_USAGE)
 }
 
+/// `--help` and `--version` print and succeed; a missing subcommand prints the help; any other
+/// argument error is one line. Both of those are usage errors (64), not clap's 2.
+fn argument_error(error: clap::Error) -> ExitCode {
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            ExitCode::from(EX_USAGE)
+        }
+        _ => usage_error(&cli::one_line(&error)),
+    }
+}
+
 fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).map_err(|error| format!("log filter `{filter}`: {error}"))?;
+    // Colours only for a person at a terminal, never in a file or a log collector.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

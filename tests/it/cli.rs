@@ -1,9 +1,9 @@
-//! The command line as an operator meets it: `--help`, configuration errors (exit 64, before any
-//! port is bound), a TOML config file, and JSON logs.
+//! The command line as an operator meets it: `--help`, argument and configuration errors (one
+//! line, exit 64, before the store opens or a port is bound), a TOML config file, and the logs.
 
 use serde_json::Value;
 
-use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, run_to_exit};
+use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, hub_on_sqlite, run_to_exit};
 
 /// BSD `EX_USAGE`: the exit code for a usage or configuration error.
 const EX_USAGE: i32 = 64;
@@ -22,6 +22,12 @@ fn help_lists_the_roles_and_their_environment_variables() {
         );
     }
     assert!(help.stdout.contains("GATEHOUSE_CONFIG"), "{}", help.stdout);
+    assert!(
+        help.stdout
+            .contains("Every flag can also be set by a GATEHOUSE_* environment variable"),
+        "`gatehouse --help` says every flag has a variable:\n{}",
+        help.stdout
+    );
 
     // Every role's flags name their environment variable.
     for command in ["up", "hub", "migrate"] {
@@ -35,6 +41,68 @@ fn help_lists_the_roles_and_their_environment_variables() {
             );
         }
     }
+}
+
+#[test]
+fn malformed_arguments_exit_64_with_one_line() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["hub", "--hub-listen", "nonsense"], "--hub-listen"),
+        (&["up", "--max-body-bytes", "lots"], "--max-body-bytes"),
+        (&["--log-format", "xml", "hub"], "text, json"),
+        (&["hub", "--data-dri", "x"], "--data-dir"),
+    ];
+    for (arguments, mentions) in cases {
+        let exited = run_to_exit(gatehouse().args(arguments));
+        assert_eq!(exited.status.code(), Some(EX_USAGE), "{arguments:?}: {exited:?}");
+        assert_usage_error(&exited.stderr, mentions);
+        assert_eq!(exited.stdout, "", "{arguments:?}: nothing started");
+    }
+
+    // Asking for help or the version is not an error.
+    for arguments in [&["--version"][..], &["hub", "--help"], &["-h"]] {
+        let exited = run_to_exit(gatehouse().args(arguments));
+        assert_eq!(exited.status.code(), Some(0), "{arguments:?}: {exited:?}");
+        assert!(
+            exited.stdout.starts_with("gatehouse ") || exited.stdout.contains("Usage:"),
+            "{exited:?}"
+        );
+    }
+    let bare = run_to_exit(&mut gatehouse());
+    assert_eq!(bare.status.code(), Some(EX_USAGE), "no subcommand: {bare:?}");
+    assert!(
+        bare.stderr.contains("Usage:"),
+        "no subcommand prints the help: {bare:?}"
+    );
+}
+
+#[test]
+fn admin_password_out_of_bounds_exits_64_before_the_store_opens() {
+    let data_dir = TempDir::new();
+    let store = data_dir.path().join("store");
+    let long = "x".repeat(257);
+    for (command, password) in [("hub", "short"), ("up", "elevenchars"), ("hub", long.as_str())] {
+        let exited = run_to_exit(
+            gatehouse()
+                .args([command, "--hub-listen", "127.0.0.1:0"])
+                .arg("--data-dir")
+                .arg(&store)
+                .env("GATEHOUSE_ADMIN_PASSWORD", password),
+        );
+        assert_eq!(exited.status.code(), Some(EX_USAGE), "{command}: {exited:?}");
+        assert_usage_error(&exited.stderr, "admin_password");
+        assert!(exited.stderr.contains("12 to 256 characters"), "{}", exited.stderr);
+        assert!(!exited.stderr.contains(password), "the password is not printed");
+        assert_eq!(exited.stdout, "", "{command}: nothing started");
+        assert!(!store.exists(), "{command}: the store was not opened");
+    }
+    let flag = run_to_exit(
+        gatehouse()
+            .args(["hub", "--admin-password", "short"])
+            .arg("--data-dir")
+            .arg(&store),
+    );
+    assert_eq!(flag.status.code(), Some(EX_USAGE), "{flag:?}");
+    assert_usage_error(&flag.stderr, "admin_password");
 }
 
 #[test]
@@ -54,29 +122,28 @@ fn unsupported_database_url_exits_64() {
 }
 
 #[test]
-fn config_file_with_an_unknown_key_exits_64() {
+fn config_file_errors_exit_64_with_one_line_naming_file_line_and_column() {
     let data_dir = TempDir::new();
     let files = [
-        ("top level", "colour = \"blue\"\n", "unknown field `colour`"),
+        (
+            "top level",
+            "colour = \"blue\"\n",
+            "gatehouse.toml:1:1: unknown field `colour`",
+        ),
         (
             "[hub] table",
             "[hub]\nlisten = \"127.0.0.1:0\"\nbogus = 1\n",
-            "unknown field `bogus`",
+            "gatehouse.toml:3:1: unknown field `bogus`",
         ),
+        ("syntax", "log = \"info\"\ndata_dir = \n", "gatehouse.toml:2:12: "),
+        ("bad value", "[hub]\nlisten = \"nowhere\"\n", "gatehouse.toml:2:10: "),
     ];
     for (where_, contents, expected) in files {
         let config = data_dir.path().join("gatehouse.toml");
         std::fs::write(&config, contents).expect("write config file");
         let exited = run_to_exit(gatehouse().arg("--config").arg(&config).arg("hub"));
         assert_eq!(exited.status.code(), Some(EX_USAGE), "{where_}: {exited:?}");
-        // The TOML parser's message spans several lines (a caret diagram), so only the first is checked.
-        let first_line = exited.stderr.lines().next().unwrap_or_default();
-        assert!(
-            first_line.starts_with("gatehouse: ") && first_line.contains("gatehouse.toml"),
-            "{where_}: the error names the file:\n{}",
-            exited.stderr
-        );
-        assert!(exited.stderr.contains(expected), "{where_}:\n{}", exited.stderr);
+        assert_usage_error(&exited.stderr, expected);
         assert_eq!(exited.stdout, "", "{where_}: nothing started");
     }
 }
@@ -140,6 +207,22 @@ async fn json_log_format_writes_one_json_object_per_line() {
     assert!(
         !stopped.stderr.contains(ADMIN_PASSWORD),
         "the admin password never reaches the log:\n{}",
+        stopped.stderr
+    );
+}
+
+#[tokio::test]
+async fn text_logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let data_dir = TempDir::new();
+    let hub = Hub::start(hub_on_sqlite(data_dir.path()));
+    let response = reqwest::get(hub.url("/api/v1/nothing-here")).await.expect("GET");
+    assert_eq!(response.status(), 404);
+    let stopped = hub.stop();
+    assert!(stopped.status.success(), "{stopped:?}");
+    assert!(stopped.stderr.contains("starting"), "{}", stopped.stderr);
+    assert!(
+        !stopped.stderr.contains('\u{1b}'),
+        "no ANSI escapes in a pipe:\n{}",
         stopped.stderr
     );
 }
