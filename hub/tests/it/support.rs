@@ -19,11 +19,20 @@ pub fn postgres_base_url() -> String {
 /// The body limit the test app runs with, small enough to test cheaply.
 pub const TEST_BODY_LIMIT: usize = 64 * 1024;
 
+/// The production router over a fresh store, with an admin and a viewer token. Dropping it
+/// removes the store: the SQLite directory, or the Postgres database.
 pub struct TestApp {
     pub router: Router,
     pub store: Store,
     pub admin: String,
     pub viewer: String,
+    scratch: Scratch,
+}
+
+/// What a `TestApp` created outside itself, and removes on drop.
+enum Scratch {
+    SqliteDir(std::path::PathBuf),
+    PostgresDatabase { server_url: String, name: String },
 }
 
 impl TestApp {
@@ -31,7 +40,7 @@ impl TestApp {
     pub async fn sqlite() -> TestApp {
         let dir = std::env::temp_dir().join(format!("gatehouse-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        TestApp::on(&Store::sqlite_url_in(&dir)).await
+        TestApp::on(&Store::sqlite_url_in(&dir), Scratch::SqliteDir(dir)).await
     }
 
     /// A fresh Postgres database on the test server.
@@ -48,10 +57,12 @@ impl TestApp {
             .expect("create test database");
         connection.close().await.ok();
         let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
-        TestApp::on(&format!("{prefix}/{name}")).await
+        let url = format!("{prefix}/{name}");
+        let scratch = Scratch::PostgresDatabase { server_url: base, name };
+        TestApp::on(&url, scratch).await
     }
 
-    async fn on(url: &str) -> TestApp {
+    async fn on(url: &str, scratch: Scratch) -> TestApp {
         let store = Store::connect(url).await.expect("connect");
         store.migrate().await.expect("migrate");
         let system = Actor::system();
@@ -70,6 +81,7 @@ impl TestApp {
             store,
             admin: admin.secret,
             viewer: viewer.secret,
+            scratch,
         }
     }
 
@@ -147,6 +159,38 @@ impl TestApp {
     }
 }
 
+impl Drop for TestApp {
+    /// Removes the store, ignoring errors: a leftover is untidy, not a failure (`scripts/test`
+    /// sweeps up Postgres databases that killed runs left behind).
+    fn drop(&mut self) {
+        match &self.scratch {
+            Scratch::SqliteDir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Scratch::PostgresDatabase { server_url, name } => {
+                // Drop runs inside the test's runtime, which cannot be blocked on; so the database
+                // is dropped from a thread of its own, with its own small runtime. FORCE ends the
+                // connections the store's pool still holds. Each drop makes Postgres checkpoint,
+                // which costs a fraction of a second; waiting for it is what leaves nothing behind.
+                let (server_url, name) = (server_url.clone(), name.clone());
+                let dropping = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    let Ok(runtime) = runtime else { return };
+                    runtime.block_on(async {
+                        use sqlx::{Connection, Executor};
+                        if let Ok(mut connection) = sqlx::PgConnection::connect(&server_url).await {
+                            let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                            let _ = connection.execute(statement.as_str()).await;
+                            let _ = connection.close().await;
+                        }
+                    });
+                });
+                let _ = dropping.join();
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Response {
     pub status: StatusCode,
@@ -201,4 +245,31 @@ pub fn api(name: &str, prefix: &str) -> Value {
         "route": { "path_prefix": prefix },
         "upstream": { "targets": [{ "url": "http://127.0.0.1:9000", "weight": 100 }] }
     })
+}
+
+#[tokio::test]
+async fn test_app_removes_its_store_on_drop() {
+    let app = TestApp::sqlite().await;
+    let Scratch::SqliteDir(dir) = &app.scratch else {
+        unreachable!("a SQLite app has a directory")
+    };
+    let dir = dir.clone();
+    assert!(dir.join("gatehouse.db").is_file());
+    drop(app);
+    assert!(!dir.exists(), "{} is removed", dir.display());
+
+    let app = TestApp::postgres().await;
+    let Scratch::PostgresDatabase { server_url, name } = &app.scratch else {
+        unreachable!("a Postgres app has a database")
+    };
+    let (server_url, name) = (server_url.clone(), name.clone());
+    drop(app);
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(&server_url).await.expect("connect");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_one(&mut connection)
+        .await
+        .expect("count databases");
+    assert_eq!(left, 0, "database {name} is dropped");
 }
