@@ -74,6 +74,8 @@ pub struct Target {
     pub authority: Authority,
     /// The URL's path without a trailing `/` (empty for none), prepended to forwarded paths.
     pub base_path: Box<str>,
+    /// The `Host` header requests to this target carry.
+    pub host_header: http::HeaderValue,
     pub weight: u32,
     consecutive_failures: AtomicU32,
     ejected_until_ms: AtomicU64,
@@ -152,7 +154,9 @@ impl Target {
             return Err("must not have a query".into());
         }
         let base_path = uri.path().trim_end_matches('/');
+        let host_header = http::HeaderValue::from_str(authority.as_str()).map_err(|_| "has an invalid host")?;
         Ok(Target {
+            host_header,
             url: url.into(),
             scheme,
             authority,

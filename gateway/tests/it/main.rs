@@ -1,0 +1,8 @@
+//! The gateway as deployed: real listeners, real upstream servers on loopback, real clients.
+
+mod support;
+mod upstream;
+
+mod enforcement;
+mod proxying;
+mod snapshots;
