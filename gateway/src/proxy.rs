@@ -16,7 +16,7 @@ use hyper_util::rt::TokioIo;
 use crate::compiled::CompiledApi;
 use crate::pipeline::{RequestContext, Routed};
 use crate::refusal::{Refusal, ResponseBody};
-use crate::runtime::{Loaded, Runtime};
+use crate::runtime::Loaded;
 use crate::upstream::{Target, Upstream};
 
 /// The request id header, set on the way up and on the way back.
@@ -42,7 +42,6 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 
 /// Forwards an authorised request and returns the upstream's response, with `limit_headers`.
 pub async fn forward(
-    runtime: &Runtime,
     loaded: &Loaded,
     mut request: Request<Incoming>,
     client_address: SocketAddr,

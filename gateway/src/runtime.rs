@@ -75,7 +75,9 @@ impl Runtime {
     pub fn apply(&self, snapshot: Snapshot) -> Result<Duration, ApplyError> {
         let started = Instant::now();
         let revision = snapshot.revision;
-        let loaded = build(snapshot, &self.clients, &self.jwks).inspect_err(|_| self.telemetry.metrics.snapshot_rejected.inc())?;
+        let loaded = build(snapshot, &self.clients, &self.jwks).inspect_err(|_| {
+            self.telemetry.metrics.snapshot_rejected.inc();
+        })?;
         self.current.store(Arc::new(loaded));
         self.ready.store(true, Ordering::Release);
         let took = started.elapsed();
@@ -97,7 +99,11 @@ impl Runtime {
 fn build(snapshot: Snapshot, clients: &ClientCache, jwks: &JwksCache) -> Result<Loaded, CompileErrors> {
     let compiled = CompiledSnapshot::compile(snapshot, Some(clients))?;
     let plan_limits = compiled.plans.iter().map(plan_limits).collect();
-    let jwt = JwtVerifier::new(compiled.jwt_issuers.iter().map(crate::jwt_issuer_config).collect(), jwks.clone());
+    // The issuers were checked when compiling; a failure here would be a bug in that check.
+    let jwt = JwtVerifier::new(&compiled.jwt_issuers, jwks).map_err(|errors| {
+        let errors = errors.into_iter().map(|error| crate::compiled::CompileError { field: "jwt_issuers".into(), message: error.to_string() });
+        CompileErrors(errors.collect())
+    })?;
     let health_checks = crate::health::HealthChecks::start(&compiled);
     Ok(Loaded { compiled, jwt, plan_limits, _health_checks: health_checks })
 }
@@ -111,7 +117,7 @@ fn plan_limits(plan: &crate::snapshot::PlanSpec) -> PlanLimits {
             QuotaPeriodSpec::Month => crate::limit::QuotaPeriod::Month,
         },
     });
-    PlanLimits::new(&plan.name, rate, quota).expect("plan limits were checked when compiling")
+    PlanLimits::new(plan.name.as_str(), rate, quota).expect("plan limits were checked when compiling")
 }
 
 thread_local! {

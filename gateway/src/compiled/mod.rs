@@ -14,7 +14,8 @@ pub use consumers::{Consumer, Consumers};
 
 use crate::access::{GroupId, MethodSet, Rule};
 use crate::route::{RouteKey, RouteTable};
-use crate::snapshot::{JwtIssuerSpec, PlanSpec, Snapshot};
+use crate::jwt::IssuerConfig;
+use crate::snapshot::{PlanSpec, Snapshot};
 use crate::upstream::ClientCache;
 
 /// One problem found while compiling, with the field it is in.
@@ -42,7 +43,7 @@ pub struct CompiledSnapshot {
     /// Group name → id, for groups named by rules and consumers.
     pub groups: HashMap<Box<str>, GroupId>,
     pub group_names: Vec<Arc<str>>,
-    pub jwt_issuers: Vec<JwtIssuerSpec>,
+    pub jwt_issuers: Vec<IssuerConfig>,
     /// The document it was compiled from, for `/config`.
     pub source: Arc<Snapshot>,
 }
@@ -174,18 +175,15 @@ fn index_plans<'a>(plans: &'a [PlanSpec], problems: &mut Problems) -> HashMap<&'
     index
 }
 
-fn check_issuers(issuers: &[JwtIssuerSpec], problems: &mut Problems) {
+fn check_issuers(issuers: &[IssuerConfig], problems: &mut Problems) {
     let mut seen = std::collections::HashSet::new();
     for (index, issuer) in issuers.iter().enumerate() {
         let field = format!("jwt_issuers[{index}]");
         if !seen.insert(issuer.issuer.as_str()) {
             problems.push(format!("{field}.issuer"), format!("issuer `{}` is listed twice", issuer.issuer));
         }
-        if issuer.jwks_url.is_some() == issuer.jwks.is_some() {
-            problems.push(format!("{field}.jwks_url"), "give exactly one of `jwks_url` and `jwks`");
-        }
-        if issuer.audiences.is_empty() {
-            problems.push(format!("{field}.audiences"), "must name at least one audience");
+        for problem in issuer.problems() {
+            problems.push(field.clone(), problem.problem.to_string());
         }
     }
 }

@@ -42,7 +42,7 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, clien
     let method = request.method().clone();
     let uri = request.uri().clone();
     let response = match steps(&runtime, &loaded, &mut request, &mut context).await {
-        Ok(limit_headers) => proxy::forward(&runtime, &loaded, request, client, limit_headers, &mut context).await,
+        Ok(limit_headers) => proxy::forward(&loaded, request, client, limit_headers, &mut context).await,
         Err(refusal) => Err(refusal),
     };
     let mut response = response.unwrap_or_else(|refusal| {

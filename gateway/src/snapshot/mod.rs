@@ -56,9 +56,9 @@ pub struct Snapshot {
     /// API keys and who they belong to.
     #[serde(default)]
     pub consumers: Vec<ConsumerSpec>,
-    /// Identity providers whose JWTs are accepted.
+    /// Identity providers whose JWTs are accepted (the contract is `jwt::IssuerConfig`).
     #[serde(default)]
-    pub jwt_issuers: Vec<JwtIssuerSpec>,
+    pub jwt_issuers: Vec<crate::jwt::IssuerConfig>,
     /// Who may call what, under which plan.
     #[serde(default)]
     pub access_rules: Vec<AccessRuleSpec>,
@@ -288,28 +288,6 @@ pub struct ConsumerSpec {
     pub expires_at: Option<i64>,
 }
 
-/// An identity provider whose JWTs are trusted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JwtIssuerSpec {
-    /// The `iss` claim value.
-    pub issuer: String,
-    /// Accepted `aud` values; a token must carry at least one.
-    pub audiences: Vec<String>,
-    /// Where the issuer publishes its keys; exclusive with `jwks`.
-    #[serde(default)]
-    pub jwks_url: Option<String>,
-    /// The issuer's keys inline, as a JWK Set.
-    #[serde(default)]
-    pub jwks: Option<serde_json::Value>,
-    /// The claim that carries the user's groups (an array of strings, or a space-separated string).
-    #[serde(default = "defaults::groups_claim")]
-    pub groups_claim: String,
-    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
-    #[serde(default = "defaults::leeway_seconds")]
-    pub leeway_seconds: u64,
-}
-
 /// One grant of an access policy: groups may use an API (narrowed by versions, methods and
 /// operations; an empty list allows all) under a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -346,12 +324,6 @@ mod defaults {
     }
     pub fn probe_timeout_ms() -> u64 {
         1_000
-    }
-    pub fn groups_claim() -> String {
-        "groups".into()
-    }
-    pub fn leeway_seconds() -> u64 {
-        30
     }
 }
 
