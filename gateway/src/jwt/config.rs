@@ -10,7 +10,7 @@ use super::keys::KeySet;
 /// A trusted JWT issuer (an identity provider), as carried in the snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssuerConfig {
-    /// The exact `iss` value its tokens carry.
+    /// The `iss` value its tokens carry, compared exactly (a trailing `/` matters).
     pub issuer: String,
     /// Audiences accepted here; a token's `aud` must name at least one.
     #[serde(default)]
@@ -120,22 +120,31 @@ pub struct IssuerConfigError {
 /// What can be wrong with an issuer's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IssuerProblem {
+    /// `issuer` is empty.
     #[error("`issuer` must not be empty")]
     EmptyIssuer,
+    /// No audience is accepted, or one is empty.
     #[error("`audiences` must list at least one non-empty audience")]
     NoAudience,
+    /// Neither a JWKS URL nor an inline JWK Set.
     #[error("one of `jwks_url` and `jwks` must be set")]
     NoKeySource,
+    /// Both a JWKS URL and an inline JWK Set.
     #[error("only one of `jwks_url` and `jwks` may be set")]
     BothKeySources,
+    /// The JWKS URL is not an absolute http(s) URL.
     #[error("`jwks_url` cannot be used: {reason}")]
     BadJwksUrl { reason: &'static str },
+    /// The inline JWK Set is not one, or holds no usable signing key.
     #[error("`jwks` cannot be used: {reason}")]
     BadJwks { reason: &'static str },
+    /// A claim name is empty.
     #[error("`{field}` must not be empty")]
     EmptyClaimName { field: &'static str },
+    /// The leeway exceeds [`MAX_LEEWAY_SECONDS`].
     #[error("`leeway_seconds` must be at most {max}")]
     LeewayTooLarge { max: u64 },
+    /// Two issuers share an `issuer` value.
     #[error("another issuer has the same `issuer`")]
     Duplicate,
 }

@@ -137,3 +137,6 @@ fn error_chain(error: &(dyn StdError + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests;

@@ -149,11 +149,7 @@ impl JwksEntry {
 
     /// The keys after a token named a `kid` missing from `seen`: refetched once, unless the set
     /// changed meanwhile or the URL was fetched within `min_refresh_interval`.
-    pub async fn key_set_after_unknown_kid(
-        self: &Arc<Self>,
-        seen: &Arc<CachedKeys>,
-        now: SystemTime,
-    ) -> Arc<CachedKeys> {
+    pub async fn key_set_after_unknown_kid(&self, seen: &Arc<CachedKeys>, now: SystemTime) -> Arc<CachedKeys> {
         self.refresh(Some(seen), now).await.unwrap_or_else(|| Arc::clone(seen))
     }
 
@@ -202,10 +198,12 @@ impl JwksEntry {
     fn may_fetch_locked(&self, fetch_state: &FetchState, now: SystemTime) -> bool {
         match fetch_state.last_attempt {
             None => true,
-            // A clock that went backwards allows a fetch rather than freezing the keys.
-            Some(last_attempt) => now
-                .duration_since(last_attempt)
-                .map_or(true, |elapsed| elapsed >= self.shared.settings.min_refresh_interval),
+            Some(last_attempt) => match now.duration_since(last_attempt) {
+                Ok(elapsed) => elapsed >= self.shared.settings.min_refresh_interval,
+                // A little behind is a request that began before the last fetch; a clock stepped
+                // back further allows a fetch rather than freezing the keys until it catches up.
+                Err(behind) => behind.duration() >= self.shared.settings.min_refresh_interval,
+            },
         }
     }
 
@@ -268,3 +266,6 @@ pub(crate) fn parse_jwks_url(url: &str) -> Result<Uri, &'static str> {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
-//! A test identity provider: real key pairs from `gateway/tests/fixtures/jwt` (generated with
-//! OpenSSL; the commands are in the README there), a JWKS endpoint on a real HTTP server bound
-//! to 127.0.0.1:0 that counts its requests, and tokens signed with `jsonwebtoken::encode`.
+//! A test identity provider: real key pairs from `gateway/tests/fixtures/jwt` (generated once
+//! with `openssl genpkey -algorithm RSA|EC|ED25519 ...`; the exact commands are in the README
+//! there), a JWKS endpoint on a real HTTP server bound to 127.0.0.1:0 that counts its requests,
+//! and tokens signed with `jsonwebtoken::encode`.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,8 +14,39 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+use crate::jwt::{IssuerConfig, JwksCache, JwksCacheSettings, JwtVerifier};
+
 pub const ISSUER: &str = "https://idp.test";
 pub const AUDIENCE: &str = "gatehouse";
+
+/// Cache settings for tests: a refresh interval long enough that the tests' own steps never
+/// cross it by accident.
+pub fn settings() -> JwksCacheSettings {
+    JwksCacheSettings {
+        default_ttl: Duration::from_secs(300),
+        min_refresh_interval: Duration::from_secs(30),
+        fetch_timeout: Duration::from_secs(5),
+        ..JwksCacheSettings::default()
+    }
+}
+
+/// A verifier trusting the test identity provider, with keys from `jwks_cache`.
+pub fn verifier_for(idp: &TestIdp, jwks_cache: &JwksCache) -> JwtVerifier {
+    let issuer_config = IssuerConfig::new(ISSUER, &[AUDIENCE, "other-api"], &idp.jwks_url);
+    JwtVerifier::new(&[issuer_config], jwks_cache).unwrap()
+}
+
+/// A test identity provider serving `keys`, and a verifier with a fresh cache trusting it.
+pub async fn start(keys: &[&TestKey]) -> (TestIdp, JwtVerifier) {
+    let idp = TestIdp::serving(keys).await;
+    let verifier = verifier_for(&idp, &JwksCache::new(settings()));
+    (idp, verifier)
+}
+
+/// `seconds` after [`t0`].
+pub fn after(seconds: u64) -> SystemTime {
+    t0() + Duration::from_secs(seconds)
+}
 
 /// The fixed "now" of every test: 2027-01-15T08:00:00Z.
 pub fn t0() -> SystemTime {
