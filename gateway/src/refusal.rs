@@ -39,8 +39,10 @@ pub enum Refusal {
     ApiKeyUnknown { challenge: HeaderValue },
     /// An API key past its expiry.
     ApiKeyExpired { key_id: String, challenge: HeaderValue },
-    /// A JWT that failed verification; `reason` says which check.
-    JwtRejected { reason: String, challenge: HeaderValue },
+    /// A JWT that failed verification; `rule` and `reason` say which check.
+    JwtRejected { rule: &'static str, reason: String, challenge: HeaderValue },
+    /// The issuer's keys cannot be fetched, so no token of it can be checked.
+    JwksUnavailable,
     /// No access rule allows the request; `detail` names the groups, API, version and method.
     AccessDenied { detail: String },
     /// The plan's rate limit is spent.
@@ -79,7 +81,8 @@ impl Refusal {
             Refusal::CredentialsMissing { .. } => "credentials_missing",
             Refusal::ApiKeyUnknown { .. } => "api_key_unknown",
             Refusal::ApiKeyExpired { .. } => "api_key_expired",
-            Refusal::JwtRejected { .. } => "jwt_rejected",
+            Refusal::JwtRejected { rule, .. } => rule,
+            Refusal::JwksUnavailable => "jwt_jwks_unavailable",
             Refusal::AccessDenied { .. } => "access_denied",
             Refusal::RateLimited { .. } => "rate_limited",
             Refusal::QuotaExceeded { .. } => "quota_exceeded",
@@ -100,7 +103,7 @@ impl Refusal {
             | Refusal::JwtRejected { .. } => StatusCode::UNAUTHORIZED,
             Refusal::AccessDenied { .. } => StatusCode::FORBIDDEN,
             Refusal::RateLimited { .. } | Refusal::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Refusal::LimiterUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::LimiterUnavailable | Refusal::JwksUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
             Refusal::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -109,7 +112,7 @@ impl Refusal {
     pub fn source(&self) -> Source {
         match self {
             Refusal::UpstreamUnavailable { .. } | Refusal::UpstreamTimeout { .. } => Source::Upstream,
-            Refusal::LimiterUnavailable => Source::Internal,
+            Refusal::LimiterUnavailable | Refusal::JwksUnavailable => Source::Internal,
             _ => Source::Client,
         }
     }
@@ -127,6 +130,7 @@ impl Refusal {
             Refusal::ApiKeyUnknown { .. } => "the API key is not known (revoked, or never issued)".into(),
             Refusal::ApiKeyExpired { key_id, .. } => format!("the API key `{key_id}` has expired"),
             Refusal::JwtRejected { reason, .. } => format!("the bearer token was refused: {reason}"),
+            Refusal::JwksUnavailable => "the token issuer's keys cannot be fetched right now; try again shortly".into(),
             Refusal::AccessDenied { detail } => detail.clone(),
             Refusal::RateLimited { plan, .. } => format!("the rate limit of plan `{plan}` is spent; retry after the Retry-After delay"),
             Refusal::QuotaExceeded { plan, .. } => format!("the quota of plan `{plan}` is spent for this period"),

@@ -41,10 +41,15 @@ pub(super) async fn authenticate(loaded: &Loaded, api: &CompiledApi, request: &R
                     key_id: None,
                     groups: loaded.compiled.group_ids(identity.groups.iter().map(String::as_str)).into(),
                 }),
-                Err(error) => Err(Refusal::JwtRejected { reason: error.to_string(), challenge: challenge(api, Some(error.rule())) }),
+                Err(error) if !error.is_client_error() => Err(Refusal::JwksUnavailable),
+                Err(error) => {
+                    let challenge = format!("{}, {}", api_key_challenge(api), error.www_authenticate(REALM));
+                    let challenge = HeaderValue::try_from(challenge).unwrap_or(HeaderValue::from_static("Bearer"));
+                    Err(Refusal::JwtRejected { rule: error.rule(), reason: error.to_string(), challenge })
+                }
             }
         }
-        _ => Err(Refusal::CredentialsMissing { api: api.name.to_string(), challenge: challenge(api, None) }),
+        _ => Err(Refusal::CredentialsMissing { api: api.name.to_string(), challenge: challenge(api) }),
     }
 }
 
@@ -62,13 +67,13 @@ fn api_key<'r>(api: &CompiledApi, request: &'r Request<Incoming>) -> Option<&'r 
 fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, Refusal> {
     let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     let Some(consumer) = loaded.compiled.consumers.get(&hash) else {
-        return Err(Refusal::ApiKeyUnknown { challenge: challenge(api, Some("invalid_key")) });
+        return Err(Refusal::ApiKeyUnknown { challenge: challenge(api) });
     };
     if let Some(expires_at) = consumer.expires_at {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs() as i64);
         if now >= expires_at {
             let key_id = consumer.key_id.to_string();
-            return Err(Refusal::ApiKeyExpired { key_id, challenge: challenge(api, Some("expired_key")) });
+            return Err(Refusal::ApiKeyExpired { key_id, challenge: challenge(api) });
         }
     }
     Ok(Caller {
@@ -79,14 +84,17 @@ fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, R
     })
 }
 
-/// `WWW-Authenticate`: the credentials this API accepts, and what was wrong, if anything.
-fn challenge(api: &CompiledApi, error: Option<&str>) -> HeaderValue {
-    let mut schemes = vec![format!(r#"ApiKey realm="gatehouse", header="{}""#, api.api_key_header)];
+const REALM: &str = "gatehouse";
+
+/// `WWW-Authenticate`: the credentials this API accepts.
+fn challenge(api: &CompiledApi) -> HeaderValue {
+    let mut value = api_key_challenge(api);
     if api.accepts_jwt {
-        schemes.push(match error {
-            Some(error) => format!(r#"Bearer realm="gatehouse", error="{error}""#),
-            None => r#"Bearer realm="gatehouse""#.to_owned(),
-        });
+        value.push_str(r#", Bearer realm="gatehouse""#);
     }
-    HeaderValue::try_from(schemes.join(", ")).unwrap_or(HeaderValue::from_static("Bearer"))
+    HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("Bearer"))
+}
+
+fn api_key_challenge(api: &CompiledApi) -> String {
+    format!(r#"ApiKey realm="{REALM}", header="{}""#, api.api_key_header)
 }

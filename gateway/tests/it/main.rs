@@ -4,5 +4,6 @@ mod support;
 mod upstream;
 
 mod enforcement;
+mod jwt;
 mod proxying;
 mod snapshots;
