@@ -9,6 +9,7 @@
 pub mod access;
 pub mod admin;
 pub mod compiled;
+pub mod config;
 pub mod health;
 pub mod jwt;
 pub mod limit;
@@ -20,5 +21,6 @@ pub mod runtime;
 pub mod server;
 pub mod snapshot;
 pub mod source;
+pub mod start;
 pub mod telemetry;
 pub mod upstream;
