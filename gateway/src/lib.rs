@@ -4,4 +4,5 @@
 //! Today it holds route normalisation ([`route`]); the snapshot contract and the request path
 //! arrive with the gateway itself.
 
+pub mod limit;
 pub mod route;
