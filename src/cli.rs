@@ -36,7 +36,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  gatehouse up --data-dir ./data --hub-listen 127.0.0.1:8080")]
     Up(UpArgs),
     /// Run a gateway: enforce a snapshot on every request (standalone, from a snapshot file).
-    #[command(after_help = "Example:\n  gatehouse gateway --snapshot snapshot.json --gateway-listen 0.0.0.0:8000 --rate-limit-store redis://127.0.0.1:6379")]
+    #[command(
+        after_help = "Example:\n  gatehouse gateway --snapshot snapshot.json --gateway-listen 0.0.0.0:8000 --rate-limit-store redis://127.0.0.1:6379"
+    )]
     Gateway(GatewayCommandArgs),
     /// Run the hub: the admin REST API and its reference page.
     #[command(

@@ -36,20 +36,38 @@ pub struct GatewaySection {
 }
 
 /// The gateway's configuration from flags, environment and file.
-pub fn gateway_config(args: &GatewayArgs, data_dir: Option<&Path>, file: &FileConfig) -> Result<gateway::config::GatewayConfig, String> {
+pub fn gateway_config(
+    args: &GatewayArgs,
+    data_dir: Option<&Path>,
+    file: &FileConfig,
+) -> Result<gateway::config::GatewayConfig, String> {
     let defaults = gateway::config::GatewayConfig::default();
     let section = &file.gateway;
-    let rate_limit_store = args.rate_limit_store.clone().or_else(|| section.rate_limit_store.clone()).filter(|url| !url.is_empty());
-    if let Some(url) = &rate_limit_store {
-        if !url.starts_with("redis://") && !url.starts_with("rediss://") {
-            return Err("rate_limit_store must start with redis://".into());
-        }
+    let rate_limit_store = args
+        .rate_limit_store
+        .clone()
+        .or_else(|| section.rate_limit_store.clone())
+        .filter(|url| !url.is_empty());
+    if let Some(url) = &rate_limit_store
+        && !url.starts_with("redis://")
+        && !url.starts_with("rediss://")
+    {
+        return Err("rate_limit_store must start with redis://".into());
     }
-    let fail = args.rate_limit_fail.or(section.rate_limit_fail).unwrap_or(FailModeArg::Open);
+    let fail = args
+        .rate_limit_fail
+        .or(section.rate_limit_fail)
+        .unwrap_or(FailModeArg::Open);
     Ok(gateway::config::GatewayConfig {
         listen: args.gateway_listen.or(section.listen).unwrap_or(defaults.listen),
-        admin_listen: args.gateway_admin_listen.or(section.admin_listen).unwrap_or(defaults.admin_listen),
-        data_dir: data_dir.map(Path::to_path_buf).or_else(|| file.data_dir.clone()).unwrap_or(defaults.data_dir.clone()),
+        admin_listen: args
+            .gateway_admin_listen
+            .or(section.admin_listen)
+            .unwrap_or(defaults.admin_listen),
+        data_dir: data_dir
+            .map(Path::to_path_buf)
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or(defaults.data_dir.clone()),
         snapshot: args.snapshot.clone().or_else(|| section.snapshot.clone()),
         rate_limit_store,
         rate_limit_fail: match fail {

@@ -39,8 +39,13 @@ fn main() -> ExitCode {
         },
         Command::Up(args) => {
             let data_dir = args.hub.store.data_dir.as_deref();
-            match (config::hub_config(&args.hub, &file), config::gateway_config(&args.gateway, data_dir, &file)) {
-                (Ok(hub_config), Ok(gateway_config)) => runtime.block_on(run_roles(Some(hub_config), Some(gateway_config))),
+            match (
+                config::hub_config(&args.hub, &file),
+                config::gateway_config(&args.gateway, data_dir, &file),
+            ) {
+                (Ok(hub_config), Ok(gateway_config)) => {
+                    runtime.block_on(run_roles(Some(hub_config), Some(gateway_config)))
+                }
                 (Err(message), _) | (_, Err(message)) => return usage_error(&message),
             }
         }
@@ -82,7 +87,10 @@ fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
 }
 
 /// Starts the roles asked for, prints where each listens, and serves until Ctrl-C or SIGTERM.
-async fn run_roles(hub_config: Option<hub::HubConfig>, gateway_config: Option<gateway::config::GatewayConfig>) -> anyhow::Result<()> {
+async fn run_roles(
+    hub_config: Option<hub::HubConfig>,
+    gateway_config: Option<gateway::config::GatewayConfig>,
+) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let shutdown = move || {
         let mut stopped = stopped.clone();
@@ -94,9 +102,14 @@ async fn run_roles(hub_config: Option<hub::HubConfig>, gateway_config: Option<ga
     if let Some(config) = hub_config {
         tracing::info!(?config, "starting the hub");
         let (store, bootstrap) = hub::server::prepare(&config).await?;
-        if let Bootstrap::CreatedAdmin { generated_password: Some(password) } = &bootstrap {
+        if let Bootstrap::CreatedAdmin {
+            generated_password: Some(password),
+        } = &bootstrap
+        {
             // Printed once, on purpose: the first admin's password is needed to get in at all.
-            eprintln!("\n  Created the first admin. Sign in as `admin` with password: {password}\n  It is not shown again.\n");
+            eprintln!(
+                "\n  Created the first admin. Sign in as `admin` with password: {password}\n  It is not shown again.\n"
+            );
         }
         let listener = hub::server::bind(&config).await?;
         let address = listener.local_addr()?;
@@ -104,13 +117,20 @@ async fn run_roles(hub_config: Option<hub::HubConfig>, gateway_config: Option<ga
         println!("API reference   http://{address}/api/v1/reference");
         println!("data directory  {}", config.data_dir.display());
         let shutdown = shutdown();
-        servers.spawn(async move { hub::server::serve(listener, store, &config, shutdown).await.map_err(anyhow::Error::from) });
+        servers.spawn(async move {
+            hub::server::serve(listener, store, &config, shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        });
     }
     if let Some(config) = gateway_config {
         tracing::info!(?config, "starting the gateway");
         let started = gateway::start::start(config).await?;
         println!("gateway         http://{}", started.proxy_address);
-        println!("gateway admin   http://{}  (/healthz /readyz /config /metrics)", started.admin_address);
+        println!(
+            "gateway admin   http://{}  (/healthz /readyz /config /metrics)",
+            started.admin_address
+        );
         let shutdown = shutdown();
         servers.spawn(async move {
             started.serve(shutdown).await;

@@ -54,10 +54,13 @@ impl Default for GatewayConfig {
 // Written by hand so that a password in the Redis URL never reaches a log line.
 impl std::fmt::Debug for GatewayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let store = self.rate_limit_store.as_deref().map(|url| match (url.find("://"), url.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
-            _ => url.to_owned(),
-        });
+        let store = self
+            .rate_limit_store
+            .as_deref()
+            .map(|url| match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+                _ => url.to_owned(),
+            });
         f.debug_struct("GatewayConfig")
             .field("listen", &self.listen)
             .field("admin_listen", &self.admin_listen)

@@ -43,13 +43,18 @@ impl Drop for HealthChecks {
 }
 
 async fn probe_forever(upstream: Arc<Upstream>) {
-    let (Some(active), Some(client)) = (upstream.active.clone(), upstream.client.clone()) else { return };
+    let (Some(active), Some(client)) = (upstream.active.clone(), upstream.client.clone()) else {
+        return;
+    };
     let mut interval = tokio::time::interval(Duration::from_millis(active.interval_ms.max(100)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         for target in upstream.targets.iter() {
-            let uri = format!("{}://{}{}{}", target.scheme, target.authority, target.base_path, active.path);
+            let uri = format!(
+                "{}://{}{}{}",
+                target.scheme, target.authority, target.base_path, active.path
+            );
             let Ok(uri) = uri.parse::<Uri>() else { continue };
             let mut request = Request::new(Either::Right(Empty::new()));
             *request.uri_mut() = uri;

@@ -50,9 +50,14 @@ pub async fn forward(
 ) -> Result<Response<ResponseBody>, Refusal> {
     let routed = context.routed.expect("routed before proxying");
     let api = &loaded.compiled.apis[routed.api];
-    let upstream: &Upstream = routed.version.and_then(|index| api.versions[index].upstream.as_deref()).unwrap_or(&api.upstream);
+    let upstream: &Upstream = routed
+        .version
+        .and_then(|index| api.versions[index].upstream.as_deref())
+        .unwrap_or(&api.upstream);
     let Some(client) = upstream.client.as_ref() else {
-        return Err(Refusal::UpstreamUnavailable { api: api.name.to_string() });
+        return Err(Refusal::UpstreamUnavailable {
+            api: api.name.to_string(),
+        });
     };
     let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
     let (parts, body) = request.into_parts();
@@ -65,7 +70,11 @@ pub async fn forward(
         if let Ok(user) = HeaderValue::from_str(&caller.user) {
             headers.insert(CALLER_USER, user);
         }
-        if let Some(application) = caller.application.as_deref().and_then(|application| HeaderValue::from_str(application).ok()) {
+        if let Some(application) = caller
+            .application
+            .as_deref()
+            .and_then(|application| HeaderValue::from_str(application).ok())
+        {
             headers.insert(CALLER_APPLICATION, application);
         }
     }
@@ -75,7 +84,11 @@ pub async fn forward(
     let mut exclude = None;
     loop {
         let now = now_ms();
-        let target_index = upstream.pick(now, exclude).ok_or_else(|| Refusal::UpstreamUnavailable { api: api.name.to_string() })?;
+        let target_index = upstream
+            .pick(now, exclude)
+            .ok_or_else(|| Refusal::UpstreamUnavailable {
+                api: api.name.to_string(),
+            })?;
         let target = &upstream.targets[target_index];
         let mut outgoing = Request::new(match body.take() {
             Some(incoming) => Either::Left(incoming),
@@ -83,7 +96,11 @@ pub async fn forward(
         });
         *outgoing.method_mut() = parts.method.clone();
         *outgoing.uri_mut() = upstream_uri(api, &routed, &parts.uri, target);
-        *outgoing.headers_mut() = if attempts_left > 0 { headers.clone() } else { std::mem::take(&mut headers) };
+        *outgoing.headers_mut() = if attempts_left > 0 {
+            headers.clone()
+        } else {
+            std::mem::take(&mut headers)
+        };
         outgoing.headers_mut().insert(header::HOST, target.host_header.clone());
         let sent = Instant::now();
         let result = tokio::time::timeout(upstream.read_timeout, client.request(outgoing)).await;
@@ -91,7 +108,10 @@ pub async fn forward(
         match result {
             Ok(Ok(mut response)) => {
                 let status = response.status();
-                let failed = matches!(status, StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT);
+                let failed = matches!(
+                    status,
+                    StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+                );
                 upstream.record(target_index, !failed, now_ms());
                 if status == StatusCode::SWITCHING_PROTOCOLS {
                     if let Some(client_upgrade) = upgrade {
@@ -113,11 +133,15 @@ pub async fn forward(
                     continue;
                 }
                 tracing::warn!(api = %api.name, target = %target.url, error = %error, "upstream request failed");
-                return Err(Refusal::UpstreamUnavailable { api: api.name.to_string() });
+                return Err(Refusal::UpstreamUnavailable {
+                    api: api.name.to_string(),
+                });
             }
             Err(_elapsed) => {
                 upstream.record(target_index, false, now_ms());
-                return Err(Refusal::UpstreamTimeout { api: api.name.to_string() });
+                return Err(Refusal::UpstreamTimeout {
+                    api: api.name.to_string(),
+                });
             }
         }
     }
@@ -127,11 +151,20 @@ pub async fn forward(
 /// version segment when the API strips them), then the query.
 fn upstream_uri(api: &CompiledApi, routed: &Routed, original: &Uri, target: &Target) -> Uri {
     let path_and_query = if target.base_path.is_empty() && !api.strip_prefix {
-        original.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"))
+        original
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"))
     } else {
         let path = original.path();
-        let rest = if api.strip_prefix { &path[(routed.prefix_len + routed.segment_len).min(path.len())..] } else { path };
-        let mut joined = String::with_capacity(target.base_path.len() + rest.len() + 1 + original.query().map_or(0, |q| q.len() + 1));
+        let rest = if api.strip_prefix {
+            &path[(routed.prefix_len + routed.segment_len).min(path.len())..]
+        } else {
+            path
+        };
+        let mut joined = String::with_capacity(
+            target.base_path.len() + rest.len() + 1 + original.query().map_or(0, |q| q.len() + 1),
+        );
         joined.push_str(&target.base_path);
         if !rest.starts_with('/') {
             joined.push('/');
@@ -152,7 +185,10 @@ fn upstream_uri(api: &CompiledApi, routed: &Routed, original: &Uri, target: &Tar
 
 /// Removes hop-by-hop headers and the client's credential, and adds `X-Forwarded-*`.
 fn prepare_headers(headers: &mut HeaderMap, api: &CompiledApi, client_address: SocketAddr, uri: &Uri, upgrade: bool) {
-    let original_host = uri.authority().and_then(|authority| HeaderValue::from_str(authority.as_str()).ok()).or_else(|| headers.get(header::HOST).cloned());
+    let original_host = uri
+        .authority()
+        .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok())
+        .or_else(|| headers.get(header::HOST).cloned());
     if upgrade {
         // An upgrade keeps `Connection: upgrade` and `Upgrade` for the upstream to answer 101.
         for name in &HOP_BY_HOP[1..] {
@@ -199,16 +235,25 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
             .get_all(header::CONNECTION)
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .any(|value| value.split(',').any(|token| token.trim().eq_ignore_ascii_case("upgrade")))
+            .any(|value| {
+                value
+                    .split(',')
+                    .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+            })
 }
 
 fn is_idempotent(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE)
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
+    )
 }
 
 fn has_no_body(headers: &HeaderMap) -> bool {
     !headers.contains_key(header::TRANSFER_ENCODING)
-        && headers.get(header::CONTENT_LENGTH).is_none_or(|length| length.as_bytes() == b"0")
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|length| length.as_bytes() == b"0")
 }
 
 /// Joins the client's and the upstream's upgraded connections until either side closes.
@@ -221,12 +266,15 @@ fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade
                     tracing::debug!(%error, "upgraded connection ended");
                 }
             }
-            (client, upstream) => tracing::debug!(client = client.is_ok(), upstream = upstream.is_ok(), "upgrade failed"),
+            (client, upstream) => {
+                tracing::debug!(client = client.is_ok(), upstream = upstream.is_ok(), "upgrade failed")
+            }
         }
     });
 }
 
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
 }
-

@@ -40,7 +40,11 @@ pub enum Refusal {
     /// An API key past its expiry.
     ApiKeyExpired { key_id: String, challenge: HeaderValue },
     /// A JWT that failed verification; `rule` and `reason` say which check.
-    JwtRejected { rule: &'static str, reason: String, challenge: HeaderValue },
+    JwtRejected {
+        rule: &'static str,
+        reason: String,
+        challenge: HeaderValue,
+    },
     /// The issuer's keys cannot be fetched, so no token of it can be checked.
     JwksUnavailable,
     /// No access rule allows the request; `detail` names the groups, API, version and method.
@@ -132,7 +136,9 @@ impl Refusal {
             Refusal::JwtRejected { reason, .. } => format!("the bearer token was refused: {reason}"),
             Refusal::JwksUnavailable => "the token issuer's keys cannot be fetched right now; try again shortly".into(),
             Refusal::AccessDenied { detail } => detail.clone(),
-            Refusal::RateLimited { plan, .. } => format!("the rate limit of plan `{plan}` is spent; retry after the Retry-After delay"),
+            Refusal::RateLimited { plan, .. } => {
+                format!("the rate limit of plan `{plan}` is spent; retry after the Retry-After delay")
+            }
             Refusal::QuotaExceeded { plan, .. } => format!("the quota of plan `{plan}` is spent for this period"),
             Refusal::LimiterUnavailable => "the rate-limit store is unavailable and this gateway fails closed".into(),
             Refusal::UpstreamUnavailable { api } => format!("the upstream of API `{api}` could not be reached"),
@@ -163,7 +169,12 @@ impl Refusal {
             | Refusal::JwtRejected { challenge, .. } => {
                 headers.insert(WWW_AUTHENTICATE, challenge);
             }
-            Refusal::RateLimited { headers: limit_headers, .. } | Refusal::QuotaExceeded { headers: limit_headers, .. } => {
+            Refusal::RateLimited {
+                headers: limit_headers, ..
+            }
+            | Refusal::QuotaExceeded {
+                headers: limit_headers, ..
+            } => {
                 headers.extend(limit_headers);
             }
             _ => {}

@@ -157,10 +157,10 @@ impl RouteTable {
         if let Some(found) = self.exact_hosts.get(host).and_then(|table| table.find(path)) {
             return Some(found);
         }
-        if let Some((_, parent)) = host.split_once('.') {
-            if let Some(found) = self.wildcard_hosts.get(parent).and_then(|table| table.find(path)) {
-                return Some(found);
-            }
+        if let Some((_, parent)) = host.split_once('.')
+            && let Some(found) = self.wildcard_hosts.get(parent).and_then(|table| table.find(path))
+        {
+            return Some(found);
         }
         self.any_host.find(path)
     }
@@ -171,7 +171,10 @@ impl PrefixTable {
         if self.prefixes.is_empty() {
             return None;
         }
-        let mut candidate = path.strip_suffix('/').filter(|trimmed| !trimmed.is_empty()).unwrap_or(path);
+        let mut candidate = path
+            .strip_suffix('/')
+            .filter(|trimmed| !trimmed.is_empty())
+            .unwrap_or(path);
         loop {
             if let Some(api) = self.prefixes.get(candidate) {
                 let prefix_len = if candidate == "/" { 0 } else { candidate.len() };

@@ -87,10 +87,11 @@ impl Runtime {
 
     /// A request id: the client's when it sent a sane one, otherwise a new one.
     pub fn request_id(&self, headers: &HeaderMap) -> HeaderValue {
-        if let Some(given) = headers.get(crate::proxy::REQUEST_ID) {
-            if given.len() <= 128 && given.as_bytes().iter().all(|b| b.is_ascii_graphic()) {
-                return given.clone();
-            }
+        if let Some(given) = headers.get(crate::proxy::REQUEST_ID)
+            && given.len() <= 128
+            && given.as_bytes().iter().all(|b| b.is_ascii_graphic())
+        {
+            return given.clone();
         }
         new_request_id()
     }
@@ -101,15 +102,26 @@ fn build(snapshot: Snapshot, clients: &ClientCache, jwks: &JwksCache) -> Result<
     let plan_limits = compiled.plans.iter().map(plan_limits).collect();
     // The issuers were checked when compiling; a failure here would be a bug in that check.
     let jwt = JwtVerifier::new(&compiled.jwt_issuers, jwks).map_err(|errors| {
-        let errors = errors.into_iter().map(|error| crate::compiled::CompileError { field: "jwt_issuers".into(), message: error.to_string() });
+        let errors = errors.into_iter().map(|error| crate::compiled::CompileError {
+            field: "jwt_issuers".into(),
+            message: error.to_string(),
+        });
         CompileErrors(errors.collect())
     })?;
     let health_checks = crate::health::HealthChecks::start(&compiled);
-    Ok(Loaded { compiled, jwt, plan_limits, _health_checks: health_checks })
+    Ok(Loaded {
+        compiled,
+        jwt,
+        plan_limits,
+        _health_checks: health_checks,
+    })
 }
 
 fn plan_limits(plan: &crate::snapshot::PlanSpec) -> PlanLimits {
-    let rate = plan.rate_limit.map(|rate| crate::limit::RateLimit { requests: rate.requests, window: Duration::from_secs(rate.window_seconds) });
+    let rate = plan.rate_limit.map(|rate| crate::limit::RateLimit {
+        requests: rate.requests,
+        window: Duration::from_secs(rate.window_seconds),
+    });
     let quota = plan.quota.map(|quota| crate::limit::QuotaLimit {
         requests: quota.requests,
         period: match quota.period {
@@ -129,7 +141,9 @@ fn new_request_id() -> HeaderValue {
     let (prefix, count) = REQUEST_COUNTER.with(|cell| {
         let (mut prefix, count) = cell.get();
         if prefix == 0 {
-            let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64);
             prefix = nanos ^ (std::thread::current().id().as_u64_hash() << 32);
         }
         cell.set((prefix, count + 1));

@@ -45,7 +45,9 @@ pub async fn serve_admin(listener: TcpListener, runtime: Arc<Runtime>, shutdown:
 
 async fn serve<S, B>(listener: TcpListener, shutdown: impl Future<Output = ()>, make_service: impl Fn(SocketAddr) -> S)
 where
-    S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>, Error = Infallible> + Send + 'static,
+    S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>, Error = Infallible>
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: http_body::Body + Send + 'static,
     B::Data: Send,

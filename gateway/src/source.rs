@@ -17,7 +17,10 @@ pub enum SourceError {
     #[error("{path}: {source}")]
     Parse { path: String, source: SnapshotError },
     #[error("{path}: {source}")]
-    Apply { path: String, source: crate::runtime::ApplyError },
+    Apply {
+        path: String,
+        source: crate::runtime::ApplyError,
+    },
 }
 
 /// The last snapshot applied, kept at `<data dir>/last-good-snapshot.json`.
@@ -28,7 +31,9 @@ pub struct LastGood {
 
 impl LastGood {
     pub fn in_dir(data_dir: &Path) -> LastGood {
-        LastGood { path: data_dir.join("last-good-snapshot.json") }
+        LastGood {
+            path: data_dir.join("last-good-snapshot.json"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -49,19 +54,28 @@ impl LastGood {
 
 /// Reads and parses a snapshot file.
 pub fn read_file(path: &Path) -> Result<Snapshot, SourceError> {
-    let bytes = std::fs::read(path).map_err(|source| SourceError::Read { path: path.display().to_string(), source })?;
-    Snapshot::parse(&bytes).map_err(|source| SourceError::Parse { path: path.display().to_string(), source })
+    let bytes = std::fs::read(path).map_err(|source| SourceError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Snapshot::parse(&bytes).map_err(|source| SourceError::Parse {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Applies the snapshot in `path` and keeps it as the last good one.
 pub fn apply_file(runtime: &Runtime, path: &Path, last_good: Option<&LastGood>) -> Result<Duration, SourceError> {
     let snapshot = read_file(path)?;
     let kept = snapshot.clone();
-    let took = runtime.apply(snapshot).map_err(|source| SourceError::Apply { path: path.display().to_string(), source })?;
-    if let Some(last_good) = last_good {
-        if let Err(error) = last_good.save(&kept) {
-            tracing::warn!(path = %last_good.path.display(), %error, "could not keep the last good snapshot");
-        }
+    let took = runtime.apply(snapshot).map_err(|source| SourceError::Apply {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if let Some(last_good) = last_good
+        && let Err(error) = last_good.save(&kept)
+    {
+        tracing::warn!(path = %last_good.path.display(), %error, "could not keep the last good snapshot");
     }
     Ok(took)
 }
@@ -80,7 +94,9 @@ pub fn start(runtime: &Runtime, file: Option<&Path>, last_good: Option<&LastGood
     }
     if let Some(last_good) = last_good.filter(|last_good| last_good.path.exists()) {
         match apply_file(runtime, &last_good.path.clone(), None) {
-            Ok(_) => tracing::info!(path = %last_good.path.display(), revision = runtime.current().compiled.revision, "started from the last good snapshot"),
+            Ok(_) => {
+                tracing::info!(path = %last_good.path.display(), revision = runtime.current().compiled.revision, "started from the last good snapshot")
+            }
             Err(error) => tracing::error!(%error, "the last good snapshot could not be applied either"),
         }
     }
@@ -100,7 +116,9 @@ pub async fn watch_file(runtime: Arc<Runtime>, path: PathBuf, last_good: Option<
         }
         seen = now;
         match apply_file(&runtime, &path, last_good.as_ref()) {
-            Ok(took) => tracing::info!(path = %path.display(), revision = runtime.current().compiled.revision, ?took, "snapshot reloaded"),
+            Ok(took) => {
+                tracing::info!(path = %path.display(), revision = runtime.current().compiled.revision, ?took, "snapshot reloaded")
+            }
             Err(error) => tracing::error!(%error, "snapshot refused; the running one stays"),
         }
     }

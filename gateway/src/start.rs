@@ -18,7 +18,10 @@ pub enum StartError {
     #[error("rate_limit_store: {0}")]
     RateLimitStore(String),
     #[error("cannot listen on {address}: {source}")]
-    Listen { address: SocketAddr, source: std::io::Error },
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A gateway with its listeners bound, ready to serve.
@@ -45,13 +48,23 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
     let runtime = Runtime::new(limiter, config.telemetry);
     let last_good = LastGood::in_dir(&config.data_dir);
     source::start(&runtime, config.snapshot.as_deref(), Some(&last_good));
-    let bind = |address: SocketAddr| async move { TcpListener::bind(address).await.map_err(|source| StartError::Listen { address, source }) };
+    let bind = |address: SocketAddr| async move {
+        TcpListener::bind(address)
+            .await
+            .map_err(|source| StartError::Listen { address, source })
+    };
     let proxy = bind(config.listen).await?;
     let admin = bind(config.admin_listen).await?;
     Ok(Started {
         runtime,
-        proxy_address: proxy.local_addr().map_err(|source| StartError::Listen { address: config.listen, source })?,
-        admin_address: admin.local_addr().map_err(|source| StartError::Listen { address: config.admin_listen, source })?,
+        proxy_address: proxy.local_addr().map_err(|source| StartError::Listen {
+            address: config.listen,
+            source,
+        })?,
+        admin_address: admin.local_addr().map_err(|source| StartError::Listen {
+            address: config.admin_listen,
+            source,
+        })?,
         proxy,
         admin,
         config,
@@ -63,13 +76,22 @@ impl Started {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let watcher = self.config.snapshot.clone().map(|path| {
             let last_good = LastGood::in_dir(&self.config.data_dir);
-            tokio::spawn(source::watch_file(self.runtime.clone(), path, Some(last_good), self.config.reload_interval))
+            tokio::spawn(source::watch_file(
+                self.runtime.clone(),
+                path,
+                Some(last_good),
+                self.config.reload_interval,
+            ))
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let wait = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        let admin = tokio::spawn(crate::server::serve_admin(self.admin, self.runtime.clone(), wait(stopped.clone())));
+        let admin = tokio::spawn(crate::server::serve_admin(
+            self.admin,
+            self.runtime.clone(),
+            wait(stopped.clone()),
+        ));
         let proxy = crate::server::serve_proxy(self.proxy, self.runtime.clone(), async move {
             shutdown.await;
             let _ = stop.send(true);

@@ -21,7 +21,10 @@ impl MethodSet {
 
     /// The bit of a method; methods a rule cannot name share the last bit.
     pub fn bit(method: &str) -> MethodSet {
-        let index = METHODS.iter().position(|known| known.eq_ignore_ascii_case(method)).unwrap_or(7);
+        let index = METHODS
+            .iter()
+            .position(|known| known.eq_ignore_ascii_case(method))
+            .unwrap_or(7);
         MethodSet(1 << index)
     }
 
@@ -74,7 +77,10 @@ pub struct AccessRequest<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// The first rule (in snapshot order) that allows the request, and its plan.
-    Allowed { rule: usize, plan: usize },
+    Allowed {
+        rule: usize,
+        plan: usize,
+    },
     Denied(Denial),
 }
 
@@ -121,7 +127,10 @@ pub fn evaluate(rules: &[Rule], request: &AccessRequest<'_>) -> Decision {
             closest = closest.max(Denial::OperationNotGranted);
             continue;
         }
-        return Decision::Allowed { rule: index, plan: rule.plan };
+        return Decision::Allowed {
+            rule: index,
+            plan: rule.plan,
+        };
     }
     Decision::Denied(closest)
 }

@@ -72,8 +72,18 @@ pub enum VersionChoice {
 }
 
 impl CompiledApi {
-    pub(super) fn compile(spec: &ApiSpec, field: &str, clients: Option<&ClientCache>, problems: &mut Problems) -> CompiledApi {
-        let upstream = Arc::new(Upstream::compile(&spec.upstream, &format!("{field}.upstream"), clients, problems));
+    pub(super) fn compile(
+        spec: &ApiSpec,
+        field: &str,
+        clients: Option<&ClientCache>,
+        problems: &mut Problems,
+    ) -> CompiledApi {
+        let upstream = Arc::new(Upstream::compile(
+            &spec.upstream,
+            &format!("{field}.upstream"),
+            clients,
+            problems,
+        ));
         let mut api = CompiledApi {
             name: spec.name.as_str().into(),
             prefix: normalize_path_prefix(&spec.path_prefix).unwrap_or_default().into(),
@@ -92,34 +102,50 @@ impl CompiledApi {
         };
         match HeaderName::try_from(spec.authentication.api_key_header.as_str()) {
             Ok(name) => api.api_key_header = name,
-            Err(_) => problems.push(format!("{field}.authentication.api_key_header"), "is not a valid header name"),
+            Err(_) => problems.push(
+                format!("{field}.authentication.api_key_header"),
+                "is not a valid header name",
+            ),
         }
         for (index, version) in spec.versions.iter().enumerate() {
             let version_field = format!("{field}.versions[{index}]");
             if api.versions.iter().any(|known| *known.name == version.name) {
-                problems.push(format!("{version_field}.name"), format!("version `{}` is listed twice", version.name));
+                problems.push(
+                    format!("{version_field}.name"),
+                    format!("version `{}` is listed twice", version.name),
+                );
             }
             api.add_selector(version, index, &version_field, problems);
-            api.versions.push(CompiledVersion::compile(version, &version_field, clients, problems));
+            api.versions
+                .push(CompiledVersion::compile(version, &version_field, clients, problems));
         }
         api
     }
 
     fn add_selector(&mut self, version: &VersionSpec, index: usize, field: &str, problems: &mut Problems) {
-        let taken = |problems: &mut Problems| problems.push(format!("{field}.selector"), "another version has the same selector");
+        let taken = |problems: &mut Problems| {
+            problems.push(format!("{field}.selector"), "another version has the same selector")
+        };
         match &version.selector {
-            None if self.default_version.is_some() => {
-                problems.push(format!("{field}.selector"), "only one version may be the default (no selector)")
-            }
+            None if self.default_version.is_some() => problems.push(
+                format!("{field}.selector"),
+                "only one version may be the default (no selector)",
+            ),
             None => self.default_version = Some(index),
             Some(SelectorSpec::Path { segment }) => {
                 if segment.is_empty() || segment.contains('/') {
-                    problems.push(format!("{field}.selector.segment"), "must be one non-empty path segment");
+                    problems.push(
+                        format!("{field}.selector.segment"),
+                        "must be one non-empty path segment",
+                    );
                 } else if self.path_versions.insert(segment.as_str().into(), index).is_some() {
                     taken(problems);
                 }
             }
-            Some(SelectorSpec::Header { name, value }) => match (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
+            Some(SelectorSpec::Header { name, value }) => match (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
                 (Ok(name), Ok(value)) if !self.header_versions.iter().any(|(n, v, _)| *n == name && *v == value) => {
                     self.header_versions.push((name, value, index))
                 }
@@ -127,10 +153,15 @@ impl CompiledApi {
                 _ => problems.push(format!("{field}.selector"), "is not a valid header name and value"),
             },
             Some(SelectorSpec::Query { name, value }) => {
-                if self.query_versions.iter().any(|(n, v, _)| **n == *name && **v == *value) {
+                if self
+                    .query_versions
+                    .iter()
+                    .any(|(n, v, _)| **n == *name && **v == *value)
+                {
                     taken(problems);
                 }
-                self.query_versions.push((name.as_str().into(), value.as_str().into(), index));
+                self.query_versions
+                    .push((name.as_str().into(), value.as_str().into(), index));
             }
         }
     }
@@ -146,19 +177,32 @@ impl CompiledApi {
             let segment = trimmed.split('/').next().unwrap_or("");
             if let Some(index) = self.path_versions.get(segment) {
                 let segment_len = segment.len() + usize::from(rest.starts_with('/'));
-                return VersionChoice::Version { index: *index, segment_len };
+                return VersionChoice::Version {
+                    index: *index,
+                    segment_len,
+                };
             }
         }
         for (name, value, index) in &self.header_versions {
             if headers.get(name) == Some(value) {
-                return VersionChoice::Version { index: *index, segment_len: 0 };
+                return VersionChoice::Version {
+                    index: *index,
+                    segment_len: 0,
+                };
             }
         }
         if let Some(query) = query.filter(|_| !self.query_versions.is_empty()) {
             for pair in query.split('&') {
                 let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                if let Some((_, _, index)) = self.query_versions.iter().find(|(n, v, _)| **n == *name && **v == *value) {
-                    return VersionChoice::Version { index: *index, segment_len: 0 };
+                if let Some((_, _, index)) = self
+                    .query_versions
+                    .iter()
+                    .find(|(n, v, _)| **n == *name && **v == *value)
+                {
+                    return VersionChoice::Version {
+                        index: *index,
+                        segment_len: 0,
+                    };
                 }
             }
         }
@@ -170,34 +214,70 @@ impl CompiledApi {
 
     /// How a client selects each version, for the explanation of a miss.
     pub fn selector_hint(&self) -> String {
-        let mut hints: Vec<String> = self.path_versions.keys().map(|segment| format!("{}/{segment}", self.prefix.trim_end_matches('/'))).collect();
+        let mut hints: Vec<String> = self
+            .path_versions
+            .keys()
+            .map(|segment| format!("{}/{segment}", self.prefix.trim_end_matches('/')))
+            .collect();
         hints.sort();
-        hints.extend(self.header_versions.iter().map(|(name, value, _)| format!("header {name}: {}", value.to_str().unwrap_or("?"))));
-        hints.extend(self.query_versions.iter().map(|(name, value, _)| format!("?{name}={value}")));
+        hints.extend(
+            self.header_versions
+                .iter()
+                .map(|(name, value, _)| format!("header {name}: {}", value.to_str().unwrap_or("?"))),
+        );
+        hints.extend(
+            self.query_versions
+                .iter()
+                .map(|(name, value, _)| format!("?{name}={value}")),
+        );
         hints.join(", ")
     }
 }
 
 impl CompiledVersion {
-    fn compile(spec: &VersionSpec, field: &str, clients: Option<&ClientCache>, problems: &mut Problems) -> CompiledVersion {
-        let upstream = spec
-            .upstream
-            .as_ref()
-            .map(|upstream| Arc::new(Upstream::compile(upstream, &format!("{field}.upstream"), clients, problems)));
+    fn compile(
+        spec: &VersionSpec,
+        field: &str,
+        clients: Option<&ClientCache>,
+        problems: &mut Problems,
+    ) -> CompiledVersion {
+        let upstream = spec.upstream.as_ref().map(|upstream| {
+            Arc::new(Upstream::compile(
+                upstream,
+                &format!("{field}.upstream"),
+                clients,
+                problems,
+            ))
+        });
         let mut operations: Vec<Operation> = spec
             .operations
             .iter()
             .enumerate()
-            .filter_map(|(index, operation)| Operation::compile(operation, &format!("{field}.operations[{index}]"), problems))
+            .filter_map(|(index, operation)| {
+                Operation::compile(operation, &format!("{field}.operations[{index}]"), problems)
+            })
             .collect();
         // Literal paths win over templates, as OpenAPI asks (`/pets/mine` before `/pets/{id}`).
-        operations.sort_by_key(|operation| operation.segments.iter().filter(|s| matches!(s, Segment::Parameter)).count());
-        CompiledVersion { name: spec.name.as_str().into(), status: spec.status, upstream, operations }
+        operations.sort_by_key(|operation| {
+            operation
+                .segments
+                .iter()
+                .filter(|s| matches!(s, Segment::Parameter))
+                .count()
+        });
+        CompiledVersion {
+            name: spec.name.as_str().into(),
+            status: spec.status,
+            upstream,
+            operations,
+        }
     }
 
     /// The operation a request matches; `path` is relative to the prefix and version segment.
     pub fn operation(&self, method: MethodSet, path: &str) -> Option<&Operation> {
-        self.operations.iter().find(|operation| operation.method == method && operation.matches(path))
+        self.operations
+            .iter()
+            .find(|operation| operation.method == method && operation.matches(path))
     }
 }
 
@@ -205,7 +285,10 @@ impl Operation {
     fn compile(spec: &OperationSpec, field: &str, problems: &mut Problems) -> Option<Operation> {
         let method = MethodSet::parse([spec.method.to_ascii_uppercase().as_str()]).ok();
         if method.is_none() {
-            problems.push(format!("{field}.method"), format!("`{}` is not an HTTP method", spec.method));
+            problems.push(
+                format!("{field}.method"),
+                format!("`{}` is not an HTTP method", spec.method),
+            );
         }
         if !spec.path.starts_with('/') {
             problems.push(format!("{field}.path"), "must start with `/`");
@@ -221,7 +304,11 @@ impl Operation {
                 }
             })
             .collect();
-        Some(Operation { id: spec.id.as_str().into(), method: method?, segments })
+        Some(Operation {
+            id: spec.id.as_str().into(),
+            method: method?,
+            segments,
+        })
     }
 
     fn matches(&self, path: &str) -> bool {

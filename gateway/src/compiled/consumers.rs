@@ -43,7 +43,10 @@ impl Consumers {
                 continue;
             }
             let groups = intern_groups(&spec.groups);
-            let groups = group_sets.entry(groups.clone()).or_insert_with(|| groups.into()).clone();
+            let groups = group_sets
+                .entry(groups.clone())
+                .or_insert_with(|| groups.into())
+                .clone();
             let consumer = Consumer {
                 key_id: spec.key_id.as_str().into(),
                 user: intern(&mut strings, &spec.user),

@@ -13,8 +13,8 @@ pub use api::{CompiledApi, CompiledVersion, Operation, VersionChoice};
 pub use consumers::{Consumer, Consumers};
 
 use crate::access::{GroupId, MethodSet, Rule};
-use crate::route::{RouteKey, RouteTable};
 use crate::jwt::IssuerConfig;
+use crate::route::{RouteKey, RouteTable};
 use crate::snapshot::{PlanSpec, Snapshot};
 use crate::upstream::ClientCache;
 
@@ -54,7 +54,10 @@ pub(crate) struct Problems(pub(crate) Vec<CompileError>);
 
 impl Problems {
     pub(crate) fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(CompileError { field: field.into(), message: message.into() });
+        self.0.push(CompileError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 }
 
@@ -78,7 +81,10 @@ impl CompiledSnapshot {
                 Ok(key) => {
                     if let Err(holder) = routes.insert(&key, index) {
                         let holder = &snapshot.apis[holder].name;
-                        problems.push(format!("{field}.path_prefix"), format!("route `{key}` is already claimed by API `{holder}`"));
+                        problems.push(
+                            format!("{field}.path_prefix"),
+                            format!("route `{key}` is already claimed by API `{holder}`"),
+                        );
                     }
                 }
                 Err(error) => problems.push(format!("{field}.path_prefix"), error.to_string()),
@@ -97,11 +103,17 @@ impl CompiledSnapshot {
             for (version_index, name) in rule.versions.iter().enumerate() {
                 match api.versions.iter().position(|version| &*version.name == name) {
                     Some(position) => versions.push(position),
-                    None => problems.push(format!("{field}.versions[{version_index}]"), format!("API `{}` has no version `{name}`", rule.api)),
+                    None => problems.push(
+                        format!("{field}.versions[{version_index}]"),
+                        format!("API `{}` has no version `{name}`", rule.api),
+                    ),
                 }
             }
             let methods = MethodSet::parse(rule.methods.iter().map(String::as_str)).unwrap_or_else(|unknown| {
-                problems.push(format!("{field}.methods"), format!("`{unknown}` is not a method a rule can grant"));
+                problems.push(
+                    format!("{field}.methods"),
+                    format!("`{unknown}` is not a method a rule can grant"),
+                );
                 MethodSet::EMPTY
             });
             let Some(&plan) = plans.get(rule.plan.as_str()) else {
@@ -111,8 +123,12 @@ impl CompiledSnapshot {
             if rule.groups.is_empty() {
                 problems.push(format!("{field}.groups"), "must name at least one group");
             }
-            let operations = (!rule.operations.is_empty())
-                .then(|| rule.operations.iter().map(|operation| Arc::from(operation.as_str())).collect());
+            let operations = (!rule.operations.is_empty()).then(|| {
+                rule.operations
+                    .iter()
+                    .map(|operation| Arc::from(operation.as_str()))
+                    .collect()
+            });
             api.names_operations |= operations.is_some();
             api.rules.push(Rule {
                 policy: rule.policy.as_str().into(),
@@ -124,7 +140,11 @@ impl CompiledSnapshot {
             });
         }
 
-        let consumers = Consumers::compile(&snapshot.consumers, &mut |names| groups.intern_all(names), &mut problems);
+        let consumers = Consumers::compile(
+            &snapshot.consumers,
+            &mut |names| groups.intern_all(names),
+            &mut problems,
+        );
         check_issuers(&snapshot.jwt_issuers, &mut problems);
 
         if !problems.0.is_empty() {
@@ -146,7 +166,10 @@ impl CompiledSnapshot {
 
     /// Ids of the named groups this snapshot knows, sorted; unknown names grant nothing.
     pub fn group_ids<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<GroupId> {
-        let mut ids: Vec<GroupId> = names.into_iter().filter_map(|name| self.groups.get(name).copied()).collect();
+        let mut ids: Vec<GroupId> = names
+            .into_iter()
+            .filter_map(|name| self.groups.get(name).copied())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -180,7 +203,10 @@ fn check_issuers(issuers: &[IssuerConfig], problems: &mut Problems) {
     for (index, issuer) in issuers.iter().enumerate() {
         let field = format!("jwt_issuers[{index}]");
         if !seen.insert(issuer.issuer.as_str()) {
-            problems.push(format!("{field}.issuer"), format!("issuer `{}` is listed twice", issuer.issuer));
+            problems.push(
+                format!("{field}.issuer"),
+                format!("issuer `{}` is listed twice", issuer.issuer),
+            );
         }
         for problem in issuer.problems() {
             problems.push(field.clone(), problem.problem.to_string());

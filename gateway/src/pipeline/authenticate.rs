@@ -26,30 +26,49 @@ pub struct Caller {
     pub groups: Arc<[GroupId]>,
 }
 
-pub(super) async fn authenticate(loaded: &Loaded, api: &CompiledApi, request: &Request<Incoming>) -> Result<Caller, Refusal> {
+pub(super) async fn authenticate(
+    loaded: &Loaded,
+    api: &CompiledApi,
+    request: &Request<Incoming>,
+) -> Result<Caller, Refusal> {
     if let Some(key) = api_key(api, request) {
         return by_api_key(loaded, api, key);
     }
-    let bearer = request.headers().get(http::header::AUTHORIZATION).and_then(|value| value.to_str().ok());
+    let bearer = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
     match bearer {
-        Some(authorization) if api.accepts_jwt && authorization.len() > 7 && authorization[..7].eq_ignore_ascii_case("bearer ") => {
+        Some(authorization)
+            if api.accepts_jwt && authorization.len() > 7 && authorization[..7].eq_ignore_ascii_case("bearer ") =>
+        {
             let token = authorization[7..].trim();
             match loaded.jwt.verify(token, SystemTime::now()).await {
                 Ok(identity) => Ok(Caller {
                     user: identity.subject.into(),
                     application: None,
                     key_id: None,
-                    groups: loaded.compiled.group_ids(identity.groups.iter().map(String::as_str)).into(),
+                    groups: loaded
+                        .compiled
+                        .group_ids(identity.groups.iter().map(String::as_str))
+                        .into(),
                 }),
                 Err(error) if !error.is_client_error() => Err(Refusal::JwksUnavailable),
                 Err(error) => {
                     let challenge = format!("{}, {}", api_key_challenge(api), error.www_authenticate(REALM));
                     let challenge = HeaderValue::try_from(challenge).unwrap_or(HeaderValue::from_static("Bearer"));
-                    Err(Refusal::JwtRejected { rule: error.rule(), reason: error.to_string(), challenge })
+                    Err(Refusal::JwtRejected {
+                        rule: error.rule(),
+                        reason: error.to_string(),
+                        challenge,
+                    })
                 }
             }
         }
-        _ => Err(Refusal::CredentialsMissing { api: api.name.to_string(), challenge: challenge(api) }),
+        _ => Err(Refusal::CredentialsMissing {
+            api: api.name.to_string(),
+            challenge: challenge(api),
+        }),
     }
 }
 
@@ -67,13 +86,20 @@ fn api_key<'r>(api: &CompiledApi, request: &'r Request<Incoming>) -> Option<&'r 
 fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, Refusal> {
     let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     let Some(consumer) = loaded.compiled.consumers.get(&hash) else {
-        return Err(Refusal::ApiKeyUnknown { challenge: challenge(api) });
+        return Err(Refusal::ApiKeyUnknown {
+            challenge: challenge(api),
+        });
     };
     if let Some(expires_at) = consumer.expires_at {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs() as i64);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs() as i64);
         if now >= expires_at {
             let key_id = consumer.key_id.to_string();
-            return Err(Refusal::ApiKeyExpired { key_id, challenge: challenge(api) });
+            return Err(Refusal::ApiKeyExpired {
+                key_id,
+                challenge: challenge(api),
+            });
         }
     }
     Ok(Caller {

@@ -28,15 +28,26 @@ pub(super) fn authorize(
     let operation = match version {
         Some(version) if api.names_operations => {
             let rest = &request.uri().path()[routed.prefix_len + routed.segment_len..];
-            version.operation(method, if rest.is_empty() { "/" } else { rest }).map(|operation| &*operation.id)
+            version
+                .operation(method, if rest.is_empty() { "/" } else { rest })
+                .map(|operation| &*operation.id)
         }
         _ => None,
     };
-    let access = AccessRequest { groups: &caller.groups, version: routed.version, method, operation };
+    let access = AccessRequest {
+        groups: &caller.groups,
+        version: routed.version,
+        method,
+        operation,
+    };
     match evaluate(&api.rules, &access) {
         Decision::Allowed { plan, .. } => Ok(Grant { plan }),
         Decision::Denied(denial) => {
-            let groups: Vec<&str> = caller.groups.iter().map(|id| &*snapshot.group_names[*id as usize]).collect();
+            let groups: Vec<&str> = caller
+                .groups
+                .iter()
+                .map(|id| &*snapshot.group_names[*id as usize])
+                .collect();
             let who = match groups.as_slice() {
                 [] => format!("user `{}` (in no group known here)", caller.user),
                 [one] => format!("group `{one}`"),

@@ -35,10 +35,17 @@ pub struct RequestContext {
 
 /// Handles one request on the snapshot current when it arrived; a swap meanwhile does not
 /// affect it.
-pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, client: SocketAddr) -> Response<ResponseBody> {
+pub async fn handle(
+    runtime: Arc<Runtime>,
+    mut request: Request<Incoming>,
+    client: SocketAddr,
+) -> Response<ResponseBody> {
     let started = Instant::now();
     let loaded = runtime.current();
-    let mut context = RequestContext { request_id: Some(runtime.request_id(request.headers())), ..Default::default() };
+    let mut context = RequestContext {
+        request_id: Some(runtime.request_id(request.headers())),
+        ..Default::default()
+    };
     let method = request.method().clone();
     let uri = request.uri().clone();
     let response = match steps(&runtime, &loaded, &mut request, &mut context).await {
@@ -53,7 +60,14 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, clien
     if let Some(request_id) = context.request_id.take() {
         response.headers_mut().insert(proxy::REQUEST_ID, request_id);
     }
-    let outcome = Outcome { loaded: &loaded, context: &context, method: &method, path: uri.path(), status: response.status(), started };
+    let outcome = Outcome {
+        loaded: &loaded,
+        context: &context,
+        method: &method,
+        path: uri.path(),
+        status: response.status(),
+        started,
+    };
     runtime.telemetry.record(&outcome);
     response
 }

@@ -13,7 +13,12 @@ use crate::runtime::{Loaded, Runtime};
 use crate::snapshot::LimitBy;
 
 /// Counts the request; returns the headers the response carries.
-pub(super) async fn check(runtime: &Runtime, loaded: &Loaded, plan: usize, caller: &Caller) -> Result<HeaderMap, Refusal> {
+pub(super) async fn check(
+    runtime: &Runtime,
+    loaded: &Loaded,
+    plan: usize,
+    caller: &Caller,
+) -> Result<HeaderMap, Refusal> {
     let limits = &loaded.plan_limits[plan];
     let mut headers = HeaderMap::new();
     if limits.is_unlimited() {
@@ -28,8 +33,14 @@ pub(super) async fn check(runtime: &Runtime, loaded: &Loaded, plan: usize, calle
     decision.write_headers(limits, &mut headers);
     match decision.refusal {
         None => Ok(headers),
-        Some(limit::Refusal::Rate) => Err(Refusal::RateLimited { plan: limits.plan().to_owned(), headers }),
-        Some(limit::Refusal::Quota) => Err(Refusal::QuotaExceeded { plan: limits.plan().to_owned(), headers }),
+        Some(limit::Refusal::Rate) => Err(Refusal::RateLimited {
+            plan: limits.plan().to_owned(),
+            headers,
+        }),
+        Some(limit::Refusal::Quota) => Err(Refusal::QuotaExceeded {
+            plan: limits.plan().to_owned(),
+            headers,
+        }),
         Some(limit::Refusal::StoreUnavailable) => Err(Refusal::LimiterUnavailable),
     }
 }

@@ -39,15 +39,28 @@ pub(super) fn route(snapshot: &CompiledSnapshot, request: &Request<Incoming>) ->
     let (version, segment_len) = match api.select_version(rest, request.headers(), request.uri().query()) {
         VersionChoice::Unversioned => (None, 0),
         VersionChoice::Version { index, segment_len } => (Some(index), segment_len),
-        VersionChoice::NoMatch => return Err(Refusal::VersionNotFound { api: api.name.to_string(), hint: api.selector_hint() }),
+        VersionChoice::NoMatch => {
+            return Err(Refusal::VersionNotFound {
+                api: api.name.to_string(),
+                hint: api.selector_hint(),
+            });
+        }
     };
     if let Some(index) = version {
         let chosen = &api.versions[index];
         if chosen.status == VersionStatus::Retired {
-            return Err(Refusal::VersionRetired { api: api.name.to_string(), version: chosen.name.to_string() });
+            return Err(Refusal::VersionRetired {
+                api: api.name.to_string(),
+                version: chosen.name.to_string(),
+            });
         }
     }
-    Ok(Routed { api: found.api, version, prefix_len: found.prefix_len, segment_len })
+    Ok(Routed {
+        api: found.api,
+        version,
+        prefix_len: found.prefix_len,
+        segment_len,
+    })
 }
 
 /// The request's host without a port: the URI's authority (HTTP/2, absolute-form) or `Host`.
@@ -55,7 +68,12 @@ pub(crate) fn request_host(request: &Request<Incoming>) -> &str {
     let host = request
         .uri()
         .host()
-        .or_else(|| request.headers().get(http::header::HOST).and_then(|value| value.to_str().ok()))
+        .or_else(|| {
+            request
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|value| value.to_str().ok())
+        })
         .unwrap_or("");
     match host.rsplit_once(':') {
         Some((name, port)) if !name.ends_with(']') && port.bytes().all(|b| b.is_ascii_digit()) => name,

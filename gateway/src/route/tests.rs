@@ -63,9 +63,17 @@ fn the_longest_prefix_on_a_segment_boundary_wins() {
 
 #[test]
 fn hosts_pick_their_table_first() {
-    let routes = table(&[(None, "/"), (Some("api.example.com"), "/v"), (Some("*.example.com"), "/")]);
+    let routes = table(&[
+        (None, "/"),
+        (Some("api.example.com"), "/v"),
+        (Some("*.example.com"), "/"),
+    ]);
     assert_eq!(find(&routes, "api.example.com", "/v/1"), Some((1, 2)));
-    assert_eq!(find(&routes, "api.example.com", "/other"), Some((2, 0)), "exact host misses, wildcard matches");
+    assert_eq!(
+        find(&routes, "api.example.com", "/other"),
+        Some((2, 0)),
+        "exact host misses, wildcard matches"
+    );
     assert_eq!(find(&routes, "eu.example.com", "/x"), Some((2, 0)));
     assert_eq!(find(&routes, "example.org", "/x"), Some((0, 0)));
 }
@@ -73,6 +81,9 @@ fn hosts_pick_their_table_first() {
 #[test]
 fn a_route_cannot_be_claimed_twice() {
     let mut routes = table(&[(Some("a.example"), "/pets")]);
-    assert_eq!(routes.insert(&RouteKey::new(Some("A.example"), "/pets/").unwrap(), 7), Err(0));
+    assert_eq!(
+        routes.insert(&RouteKey::new(Some("A.example"), "/pets/").unwrap(), 7),
+        Err(0)
+    );
     assert_eq!(routes.insert(&RouteKey::new(None, "/pets").unwrap(), 7), Ok(()));
 }

@@ -103,7 +103,11 @@ pub struct AuthenticationSpec {
 
 impl Default for AuthenticationSpec {
     fn default() -> Self {
-        AuthenticationSpec { api_key_header: "x-api-key".into(), api_key_query: None, jwt: true }
+        AuthenticationSpec {
+            api_key_header: "x-api-key".into(),
+            api_key_query: None,
+            jwt: true,
+        }
     }
 }
 
@@ -154,7 +158,10 @@ pub struct PassiveHealthSpec {
 
 impl Default for PassiveHealthSpec {
     fn default() -> Self {
-        PassiveHealthSpec { failures: 5, cooldown_ms: 10_000 }
+        PassiveHealthSpec {
+            failures: 5,
+            cooldown_ms: 10_000,
+        }
     }
 }
 
@@ -349,8 +356,15 @@ impl Snapshot {
         let snapshot: Snapshot = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
             // serde_path_to_error says `.` or `?` when the document itself is the problem.
-            let field = if path == "." || path == "?" { "document".to_owned() } else { path };
-            SnapshotError::Malformed { field, message: error.into_inner().to_string() }
+            let field = if path == "." || path == "?" {
+                "document".to_owned()
+            } else {
+                path
+            };
+            SnapshotError::Malformed {
+                field,
+                message: error.into_inner().to_string(),
+            }
         })?;
         if snapshot.format != SNAPSHOT_FORMAT {
             return Err(SnapshotError::UnsupportedFormat { found: snapshot.format });
@@ -358,7 +372,10 @@ impl Snapshot {
         if !snapshot.content_hash.is_empty() {
             let actual = content_hash(&snapshot);
             if actual != snapshot.content_hash {
-                return Err(SnapshotError::HashMismatch { declared: snapshot.content_hash.clone(), actual });
+                return Err(SnapshotError::HashMismatch {
+                    declared: snapshot.content_hash.clone(),
+                    actual,
+                });
             }
         }
         Ok(snapshot)

@@ -25,7 +25,10 @@ fn errors_name_the_field() {
         Some("apis[0].upstream.targets[0].weight")
     );
     assert!(parse_error(r#"{"format":1,"plans":[{"name":"p","rate":{}}]}"#).contains("unknown field `rate`"));
-    assert_eq!(parse_error(r#"{"format":7}"#), "format: 7 is not supported; this gateway reads format 1");
+    assert_eq!(
+        parse_error(r#"{"format":7}"#),
+        "format: 7 is not supported; this gateway reads format 1"
+    );
     assert!(parse_error("{").starts_with("document: "), "{}", parse_error("{"));
 }
 

@@ -54,15 +54,23 @@ impl AccessLog {
                 }
             })
             .expect("the access-log thread starts");
-        AccessLog { lines, dropped: AtomicU64::new(0) }
+        AccessLog {
+            lines,
+            dropped: AtomicU64::new(0),
+        }
     }
 
     pub(super) fn write(&self, outcome: &Outcome<'_>) {
         let context = outcome.context;
         let api = context.routed.map(|routed| &outcome.loaded.compiled.apis[routed.api]);
-        let version = context.routed.zip(api).and_then(|(routed, api)| routed.version.map(|index| &*api.versions[index].name));
+        let version = context
+            .routed
+            .zip(api)
+            .and_then(|(routed, api)| routed.version.map(|index| &*api.versions[index].name));
         let line = Line {
-            ts_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis()),
+            ts_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |since| since.as_millis()),
             request_id: context.request_id.as_ref().and_then(|id| id.to_str().ok()),
             method: outcome.method.as_str(),
             path: Some(outcome.path),

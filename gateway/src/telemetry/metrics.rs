@@ -86,22 +86,51 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("gatehouse");
         let requests = Family::default();
-        registry.register("requests", "Requests by API, version, method, status class and consumer", requests.clone());
+        registry.register(
+            "requests",
+            "Requests by API, version, method, status class and consumer",
+            requests.clone(),
+        );
         let duration = Family::new_with_constructor(histogram as fn() -> Histogram);
-        registry.register("request_duration_seconds", "Time in the gateway, from request to response headers", duration.clone());
+        registry.register(
+            "request_duration_seconds",
+            "Time in the gateway, from request to response headers",
+            duration.clone(),
+        );
         let upstream_duration = Family::new_with_constructor(histogram as fn() -> Histogram);
-        registry.register("upstream_duration_seconds", "Time from sending upstream to its response headers", upstream_duration.clone());
+        registry.register(
+            "upstream_duration_seconds",
+            "Time from sending upstream to its response headers",
+            upstream_duration.clone(),
+        );
         let added = Family::new_with_constructor(histogram as fn() -> Histogram);
-        registry.register("gateway_added_seconds", "The gateway's own share of a request's time", added.clone());
+        registry.register(
+            "gateway_added_seconds",
+            "The gateway's own share of a request's time",
+            added.clone(),
+        );
         let refusals = Family::default();
         registry.register("refusals", "Requests the gateway refused, by rule", refusals.clone());
         let snapshot_revision = Gauge::default();
-        registry.register("snapshot_revision", "Revision of the snapshot being enforced", snapshot_revision.clone());
+        registry.register(
+            "snapshot_revision",
+            "Revision of the snapshot being enforced",
+            snapshot_revision.clone(),
+        );
         let snapshot_load_micros = Gauge::default();
-        registry.register("snapshot_load_microseconds", "Time the last snapshot took to parse, compile and swap", snapshot_load_micros.clone());
+        registry.register(
+            "snapshot_load_microseconds",
+            "Time the last snapshot took to parse, compile and swap",
+            snapshot_load_micros.clone(),
+        );
         let snapshot_rejected = Counter::default();
-        registry.register("snapshot_rejected", "Snapshots refused as invalid", snapshot_rejected.clone());
-        let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"].map(|method| Label(method.into()));
+        registry.register(
+            "snapshot_rejected",
+            "Snapshots refused as invalid",
+            snapshot_rejected.clone(),
+        );
+        let methods =
+            ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"].map(|method| Label(method.into()));
         Metrics {
             registry,
             requests,
@@ -112,7 +141,11 @@ impl Metrics {
             snapshot_revision,
             snapshot_load_micros,
             snapshot_rejected,
-            strings: Strings { none: Label("".into()), anonymous: Label("".into()), methods },
+            strings: Strings {
+                none: Label("".into()),
+                anonymous: Label("".into()),
+                methods,
+            },
         }
     }
 
@@ -124,18 +157,27 @@ impl Metrics {
     pub(super) fn record(&self, outcome: &Outcome<'_>, consumer_labels: bool) {
         let context = outcome.context;
         let Some(routed) = context.routed else {
-            let labels = RefusalLabels { api: self.strings.none.clone(), reason: context.refusal.unwrap_or("route_not_found") };
+            let labels = RefusalLabels {
+                api: self.strings.none.clone(),
+                reason: context.refusal.unwrap_or("route_not_found"),
+            };
             self.refusals.get_or_create(&labels).inc();
             return;
         };
         let api = &outcome.loaded.compiled.apis[routed.api];
         let api_label = Label(api.name.clone());
-        let version = routed.version.map_or_else(|| self.strings.none.clone(), |index| Label(api.versions[index].name.clone()));
+        let version = routed.version.map_or_else(
+            || self.strings.none.clone(),
+            |index| Label(api.versions[index].name.clone()),
+        );
         let consumer = match (&context.caller, consumer_labels) {
             (Some(caller), true) => Label(caller.user.clone()),
             _ => self.strings.anonymous.clone(),
         };
-        let method_index = crate::access::METHODS.iter().position(|known| *known == outcome.method.as_str()).unwrap_or(7);
+        let method_index = crate::access::METHODS
+            .iter()
+            .position(|known| *known == outcome.method.as_str())
+            .unwrap_or(7);
         let status_class = match outcome.status.as_u16() {
             100..=199 => "1xx",
             200..=299 => "2xx",
@@ -152,14 +194,23 @@ impl Metrics {
         };
         self.requests.get_or_create(&labels).inc();
         let total = outcome.started.elapsed();
-        let api_version = ApiVersionLabels { api: api_label.clone(), version };
+        let api_version = ApiVersionLabels {
+            api: api_label.clone(),
+            version,
+        };
         self.duration.get_or_create(&api_version).observe(total.as_secs_f64());
         if let Some(upstream) = context.upstream_time {
-            self.upstream_duration.get_or_create(&api_version).observe(upstream.as_secs_f64());
-            self.added.get_or_create(&ApiLabels { api: api_label.clone() }).observe(total.saturating_sub(upstream).as_secs_f64());
+            self.upstream_duration
+                .get_or_create(&api_version)
+                .observe(upstream.as_secs_f64());
+            self.added
+                .get_or_create(&ApiLabels { api: api_label.clone() })
+                .observe(total.saturating_sub(upstream).as_secs_f64());
         }
         if let Some(reason) = context.refusal {
-            self.refusals.get_or_create(&RefusalLabels { api: api_label, reason }).inc();
+            self.refusals
+                .get_or_create(&RefusalLabels { api: api_label, reason })
+                .inc();
         }
     }
 

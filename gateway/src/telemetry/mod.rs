@@ -26,7 +26,10 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        TelemetrySettings { consumer_labels: true, access_log: false }
+        TelemetrySettings {
+            consumer_labels: true,
+            access_log: false,
+        }
     }
 }
 
@@ -49,7 +52,11 @@ pub struct Telemetry {
 
 impl Telemetry {
     pub fn new(settings: TelemetrySettings) -> Telemetry {
-        Telemetry { metrics: Metrics::new(), access_log: settings.access_log.then(AccessLog::stdout), settings }
+        Telemetry {
+            metrics: Metrics::new(),
+            access_log: settings.access_log.then(AccessLog::stdout),
+            settings,
+        }
     }
 
     /// Records a finished request.

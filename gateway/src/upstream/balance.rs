@@ -19,7 +19,8 @@ impl Schedule {
         let total: u32 = scaled.iter().sum();
         if total > MAX_SLOTS {
             for weight in &mut scaled {
-                *weight = (u64::from(*weight) * u64::from(MAX_SLOTS) / u64::from(total)).max(u64::from(*weight > 0)) as u32;
+                *weight =
+                    (u64::from(*weight) * u64::from(MAX_SLOTS) / u64::from(total)).max(u64::from(*weight > 0)) as u32;
             }
         }
         // Smooth weighted round-robin (as nginx does): spreads a heavy target's slots out.
@@ -30,7 +31,11 @@ impl Schedule {
             for (index, weight) in scaled.iter().enumerate() {
                 current[index] += i64::from(*weight);
             }
-            let (best, _) = current.iter().enumerate().max_by_key(|(index, value)| (**value, std::cmp::Reverse(*index))).expect("targets");
+            let (best, _) = current
+                .iter()
+                .enumerate()
+                .max_by_key(|(index, value)| (**value, std::cmp::Reverse(*index)))
+                .expect("targets");
             current[best] -= total;
             slots.push(best as u16);
         }
@@ -43,7 +48,9 @@ impl Schedule {
             return None;
         }
         let start = (random() % self.slots.len() as u64) as usize;
-        (0..self.slots.len()).map(|offset| usize::from(self.slots[(start + offset) % self.slots.len()])).find(|index| usable(*index))
+        (0..self.slots.len())
+            .map(|offset| usize::from(self.slots[(start + offset) % self.slots.len()]))
+            .find(|index| usable(*index))
     }
 }
 
@@ -57,7 +64,10 @@ thread_local! {
 
 fn seed() -> u64 {
     let address = &STATE as *const _ as u64;
-    let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
     (address ^ time) | 1
 }
 

@@ -84,7 +84,12 @@ pub struct Target {
 }
 
 impl Upstream {
-    pub(crate) fn compile(spec: &UpstreamSpec, field: &str, clients: Option<&ClientCache>, problems: &mut Problems) -> Upstream {
+    pub(crate) fn compile(
+        spec: &UpstreamSpec,
+        field: &str,
+        clients: Option<&ClientCache>,
+        problems: &mut Problems,
+    ) -> Upstream {
         if spec.targets.is_empty() {
             problems.push(format!("{field}.targets"), "must list at least one target");
         }
@@ -96,12 +101,15 @@ impl Upstream {
             }
         }
         if !spec.targets.is_empty() && spec.targets.iter().all(|target| target.weight == 0) {
-            problems.push(format!("{field}.targets"), "at least one target must have a weight above 0");
+            problems.push(
+                format!("{field}.targets"),
+                "at least one target must have a weight above 0",
+            );
         }
-        if let Some(active) = &spec.active_health {
-            if !active.path.starts_with('/') {
-                problems.push(format!("{field}.active_health.path"), "must start with `/`");
-            }
+        if let Some(active) = &spec.active_health
+            && !active.path.starts_with('/')
+        {
+            problems.push(format!("{field}.active_health.path"), "must start with `/`");
         }
         let weights: Vec<u32> = targets.iter().map(|target: &Target| target.weight).collect();
         let connect_timeout = Duration::from_millis(spec.connect_timeout_ms.max(1));
@@ -121,7 +129,9 @@ impl Upstream {
     /// recovering upstream is better tried than refused.
     pub fn pick(&self, now_ms: u64, exclude: Option<usize>) -> Option<usize> {
         let available = |index: usize| Some(index) != exclude && self.targets[index].is_available(now_ms);
-        self.schedule.pick(available).or_else(|| self.schedule.pick(|index| Some(index) != exclude))
+        self.schedule
+            .pick(available)
+            .or_else(|| self.schedule.pick(|index| Some(index) != exclude))
     }
 
     /// Records the outcome of a request to a target, for passive health.
@@ -135,7 +145,9 @@ impl Upstream {
         }
         let failures = target.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
         if self.passive.failures > 0 && failures >= self.passive.failures {
-            target.ejected_until_ms.store(now_ms + self.passive.cooldown_ms, Ordering::Relaxed);
+            target
+                .ejected_until_ms
+                .store(now_ms + self.passive.cooldown_ms, Ordering::Relaxed);
             target.consecutive_failures.store(0, Ordering::Relaxed);
             tracing::warn!(target = %target.url, cooldown_ms = self.passive.cooldown_ms, "target ejected after consecutive failures");
         }
@@ -170,7 +182,9 @@ impl Target {
 
     /// Whether the target may get traffic now.
     pub fn is_available(&self, now_ms: u64) -> bool {
-        self.weight > 0 && self.probe_healthy.load(Ordering::Relaxed) && self.ejected_until_ms.load(Ordering::Relaxed) <= now_ms
+        self.weight > 0
+            && self.probe_healthy.load(Ordering::Relaxed)
+            && self.ejected_until_ms.load(Ordering::Relaxed) <= now_ms
     }
 
     /// Records an active health check's verdict.

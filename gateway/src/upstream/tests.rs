@@ -3,11 +3,21 @@ use crate::snapshot::TargetSpec;
 
 fn upstream(weights: &[u32], failures: u32) -> Upstream {
     let spec = UpstreamSpec {
-        targets: weights.iter().enumerate().map(|(index, weight)| TargetSpec { url: format!("http://127.0.0.1:{}", 9000 + index), weight: *weight }).collect(),
+        targets: weights
+            .iter()
+            .enumerate()
+            .map(|(index, weight)| TargetSpec {
+                url: format!("http://127.0.0.1:{}", 9000 + index),
+                weight: *weight,
+            })
+            .collect(),
         connect_timeout_ms: 100,
         read_timeout_ms: 100,
         retries: 1,
-        passive_health: PassiveHealthSpec { failures, cooldown_ms: 1000 },
+        passive_health: PassiveHealthSpec {
+            failures,
+            cooldown_ms: 1000,
+        },
         active_health: None,
     };
     let mut problems = Problems::default();
@@ -51,5 +61,9 @@ fn when_every_target_is_out_one_is_still_tried() {
     let single = upstream(&[1], 1);
     single.record(0, false, 0);
     assert_eq!(single.pick(10, None), Some(0));
-    assert_eq!(single.pick(10, Some(0)), None, "a retry does not go back to the target that failed");
+    assert_eq!(
+        single.pick(10, Some(0)),
+        None,
+        "a retry does not go back to the target that failed"
+    );
 }

@@ -26,11 +26,18 @@ impl Idp {
         let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
         jwk.common.key_id = Some("ec-1".into());
         let jwks = json!({ "keys": [jwk] });
-        let app = axum::Router::new().route("/jwks.json", axum::routing::get(move || async move { axum::Json(jwks) }));
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || async move { axum::Json(jwks) }),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let jwks_url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
         let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Idp { jwks_url, key, _server: server }
+        Idp {
+            jwks_url,
+            key,
+            _server: server,
+        }
     }
 
     fn sign(&self, kid: &str, claims: &Value) -> String {
@@ -49,7 +56,12 @@ fn claims(audience: &str, expires_in: i64) -> Value {
 }
 
 async fn call(gateway: &TestGateway, token: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let response = client().get(gateway.url("/pets/v1/x")).bearer_auth(token).send().await.unwrap();
+    let response = client()
+        .get(gateway.url("/pets/v1/x"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     (status, headers, response.json().await.unwrap_or(Value::Null))
 }
@@ -63,9 +75,16 @@ async fn tokens_from_a_trusted_issuer_pass_and_bad_ones_name_their_rule() {
 
     let (status, _, body) = call(&gateway, &idp.sign("ec-1", &claims("gatehouse", 300))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["headers"]["x-gatehouse-user"], "dana", "the subject, with groups from the token");
+    assert_eq!(
+        body["headers"]["x-gatehouse-user"], "dana",
+        "the subject, with groups from the token"
+    );
 
-    let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&claims("gatehouse", 300).to_string()));
+    let none = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none","typ":"JWT"}"#),
+        b64(&claims("gatehouse", 300).to_string())
+    );
     for (token, rule) in [
         (idp.sign("ec-1", &claims("gatehouse", -120)), "jwt_expired"),
         (idp.sign("ec-1", &claims("someone-else", 300)), "jwt_wrong_audience"),

@@ -6,7 +6,11 @@ use serde_json::Value;
 use crate::support::{ALICE_KEY, TestGateway, client, snapshot};
 use crate::upstream::{Upstream, channel_body};
 
-async fn get(gateway: &TestGateway, path: &str, headers: &[(&str, &str)]) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+async fn get(
+    gateway: &TestGateway,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let mut request = client().get(gateway.url(path)).header("x-api-key", ALICE_KEY);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -29,7 +33,10 @@ async fn routes_and_versions_reach_the_right_path() {
     let (_, _, body) = get(&gateway, "/hr/people", &[("x-hr-key", ALICE_KEY)]).await;
     assert_eq!(body["uri"], "/base/hr/people", "the target's base path, prefix kept");
     let (_, _, body) = get(&gateway, "/hr/people?key=ghk_alice_key_for_tests", &[]).await;
-    assert_eq!(body["upstream"], "one", "the key may come in the query where the API allows it");
+    assert_eq!(
+        body["upstream"], "one",
+        "the key may come in the query where the API allows it"
+    );
 }
 
 #[tokio::test]
@@ -39,7 +46,13 @@ async fn headers_are_forwarded_and_hop_by_hop_ones_stay_behind() {
     let (status, headers, body) = get(
         &gateway,
         "/pets/v1/x",
-        &[("x-request-id", "req-42"), ("x-forwarded-for", "10.1.1.1"), ("x-gatehouse-user", "mallory"), ("connection", "x-secret"), ("x-secret", "1")],
+        &[
+            ("x-request-id", "req-42"),
+            ("x-forwarded-for", "10.1.1.1"),
+            ("x-gatehouse-user", "mallory"),
+            ("connection", "x-secret"),
+            ("x-secret", "1"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -49,14 +62,23 @@ async fn headers_are_forwarded_and_hop_by_hop_ones_stay_behind() {
     assert_eq!(sent["x-forwarded-proto"], "http");
     assert_eq!(sent["x-forwarded-host"], gateway.address.to_string());
     assert_eq!(sent["host"], upstream.address.to_string());
-    assert_eq!(sent["x-gatehouse-user"], "alice", "identity comes from the gateway, not the client");
+    assert_eq!(
+        sent["x-gatehouse-user"], "alice",
+        "identity comes from the gateway, not the client"
+    );
     assert_eq!(sent["x-gatehouse-application"], "alice-app");
     assert!(sent.get("x-api-key").is_none(), "the credential stays at the gateway");
     assert!(sent.get("x-secret").is_none() && sent.get("connection").is_none());
     assert_eq!(headers["x-request-id"], "req-42");
-    assert!(headers.get("x-hop").is_none(), "the upstream's hop-by-hop headers stay behind");
+    assert!(
+        headers.get("x-hop").is_none(),
+        "the upstream's hop-by-hop headers stay behind"
+    );
     let (_, headers, _) = get(&gateway, "/pets/v1/x", &[]).await;
-    assert!(!headers["x-request-id"].is_empty(), "a request id is made when none is sent");
+    assert!(
+        !headers["x-request-id"].is_empty(),
+        "a request id is made when none is sent"
+    );
 }
 
 #[tokio::test]
@@ -65,7 +87,11 @@ async fn bodies_stream_both_ways_without_buffering() {
     let gateway = TestGateway::start(snapshot(&upstream.url(), 100)).await;
     let (sender, body) = channel_body();
     let response = tokio::spawn(
-        client().post(gateway.url("/pets/v1/stream")).header("x-api-key", ALICE_KEY).body(reqwest::Body::wrap(body)).send(),
+        client()
+            .post(gateway.url("/pets/v1/stream"))
+            .header("x-api-key", ALICE_KEY)
+            .body(reqwest::Body::wrap(body))
+            .send(),
     );
     let mut chunk = vec![b'a'; 64 * 1024];
     sender.send(chunk.clone().into()).await.unwrap();
@@ -76,7 +102,11 @@ async fn bodies_stream_both_ways_without_buffering() {
     for round in 0..16u8 {
         let mut got = 0;
         while got < chunk.len() {
-            let part = tokio::time::timeout(std::time::Duration::from_secs(5), response.chunk()).await.expect("echoed in time").unwrap().unwrap();
+            let part = tokio::time::timeout(std::time::Duration::from_secs(5), response.chunk())
+                .await
+                .expect("echoed in time")
+                .unwrap()
+                .unwrap();
             got += part.len();
         }
         received += got;
@@ -96,9 +126,13 @@ async fn websockets_pass_through() {
     use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
     let upstream = Upstream::start("one").await;
     let gateway = TestGateway::start(snapshot(&upstream.url(), 100)).await;
-    let mut request = format!("ws://{}/pets/v1/ws", gateway.address).into_client_request().unwrap();
+    let mut request = format!("ws://{}/pets/v1/ws", gateway.address)
+        .into_client_request()
+        .unwrap();
     request.headers_mut().insert("x-api-key", ALICE_KEY.parse().unwrap());
-    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("the upgrade goes through");
+    let (mut socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the upgrade goes through");
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     for text in ["hello", "through", "the gateway"] {
         socket.send(Message::text(text)).await.unwrap();
@@ -112,7 +146,8 @@ async fn websockets_pass_through() {
 async fn weights_split_traffic_and_a_dead_target_is_retried_then_ejected() {
     let (one, two) = (Upstream::start("one").await, Upstream::start("two").await);
     let mut document = snapshot(&one.url(), 100);
-    document["apis"][0]["upstream"]["targets"] = serde_json::json!([{ "url": one.url(), "weight": 75 }, { "url": two.url(), "weight": 25 }]);
+    document["apis"][0]["upstream"]["targets"] =
+        serde_json::json!([{ "url": one.url(), "weight": 75 }, { "url": two.url(), "weight": 25 }]);
     let gateway = TestGateway::start(document.clone()).await;
     for _ in 0..400 {
         assert_eq!(get(&gateway, "/pets/v1/x", &[]).await.0, StatusCode::OK);
@@ -121,22 +156,47 @@ async fn weights_split_traffic_and_a_dead_target_is_retried_then_ejected() {
     assert!((0.65..=0.85).contains(&share), "target one got {share}");
 
     // A target that refuses connections: GETs are retried on the other, then it is ejected.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    document["apis"][0]["upstream"]["targets"] = serde_json::json!([{ "url": format!("http://{dead}") }, { "url": two.url() }]);
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    document["apis"][0]["upstream"]["targets"] =
+        serde_json::json!([{ "url": format!("http://{dead}") }, { "url": two.url() }]);
     document["revision"] = 2.into();
     gateway.runtime.apply(crate::support::parse(&document)).unwrap();
     let before = two.hits();
     for _ in 0..50 {
-        assert_eq!(get(&gateway, "/pets/v1/x", &[]).await.0, StatusCode::OK, "no request fails");
+        assert_eq!(
+            get(&gateway, "/pets/v1/x", &[]).await.0,
+            StatusCode::OK,
+            "no request fails"
+        );
     }
     assert_eq!(two.hits() - before, 50);
-    let metrics = client().get(gateway.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(&format!("gatehouse_upstream_target_up{{api=\"pets\",target=\"http://{dead}\"}} 0")), "{metrics}");
+    let metrics = client()
+        .get(gateway.admin_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "gatehouse_upstream_target_up{{api=\"pets\",target=\"http://{dead}\"}} 0"
+        )),
+        "{metrics}"
+    );
 
     document["apis"][0]["upstream"]["targets"] = serde_json::json!([{ "url": format!("http://{dead}") }]);
     document["revision"] = 3.into();
     gateway.runtime.apply(crate::support::parse(&document)).unwrap();
-    let response = client().get(gateway.url("/pets/v1/x")).header("x-api-key", ALICE_KEY).send().await.unwrap();
+    let response = client()
+        .get(gateway.url("/pets/v1/x"))
+        .header("x-api-key", ALICE_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["rule"], "upstream_unavailable");

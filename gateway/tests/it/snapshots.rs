@@ -22,7 +22,11 @@ async fn swaps_under_load_fail_no_request() {
         clients.push(tokio::spawn(async move {
             let client = client();
             while !stop.load(Ordering::Relaxed) {
-                let response = client.get(gateway.url("/pets/v1/x")).header("x-api-key", ALICE_KEY).send().await;
+                let response = client
+                    .get(gateway.url("/pets/v1/x"))
+                    .header("x-api-key", ALICE_KEY)
+                    .send()
+                    .await;
                 match response {
                     Ok(response) if response.status() == StatusCode::OK => ok.fetch_add(1, Ordering::Relaxed),
                     _ => failed.fetch_add(1, Ordering::Relaxed),
@@ -41,7 +45,12 @@ async fn swaps_under_load_fail_no_request() {
     for client in clients {
         client.await.unwrap();
     }
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "of {} requests", ok.load(Ordering::Relaxed));
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "of {} requests",
+        ok.load(Ordering::Relaxed)
+    );
     assert!(ok.load(Ordering::Relaxed) > 100);
     assert!(one.hits() > 0 && two.hits() > 0, "both snapshots served");
     assert_eq!(gateway.runtime.current().compiled.revision, 41);
@@ -56,11 +65,30 @@ async fn an_invalid_snapshot_is_refused_and_the_old_one_keeps_serving() {
     broken["access_rules"][0]["plan"] = "platinum".into();
     let error = gateway.runtime.apply(parse(&broken)).expect_err("refused");
     assert_eq!(error.to_string(), "access_rules[0].plan: unknown plan `platinum`");
-    let response = client().get(gateway.url("/pets/v1/x")).header("x-api-key", ALICE_KEY).send().await.unwrap();
+    let response = client()
+        .get(gateway.url("/pets/v1/x"))
+        .header("x-api-key", ALICE_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let ready: Value = client().get(gateway.admin_url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let ready: Value = client()
+        .get(gateway.admin_url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["revision"], 1);
-    let metrics = client().get(gateway.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = client()
+        .get(gateway.admin_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("gatehouse_snapshot_rejected_total 1"), "{metrics}");
 }
 
@@ -68,7 +96,10 @@ async fn an_invalid_snapshot_is_refused_and_the_old_one_keeps_serving() {
 async fn a_file_source_reloads_and_the_last_good_snapshot_restarts_the_gateway() {
     use gateway::source::{self, LastGood};
     let (one, two) = (Upstream::start("one").await, Upstream::start("two").await);
-    let dir = std::env::temp_dir().join(format!("gatehouse-gw-{}", std::process::id() as u64 * 1000 + rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "gatehouse-gw-{}",
+        std::process::id() as u64 * 1000 + rand_suffix()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("snapshot.json");
     let last_good = LastGood::in_dir(&dir);
@@ -76,9 +107,19 @@ async fn a_file_source_reloads_and_the_last_good_snapshot_restarts_the_gateway()
 
     let gateway = TestGateway::start(gateway_empty()).await;
     source::start(&gateway.runtime, Some(&file), Some(&last_good));
-    let watcher = tokio::spawn(source::watch_file(gateway.runtime.clone(), file.clone(), Some(last_good.clone()), std::time::Duration::from_millis(50)));
+    let watcher = tokio::spawn(source::watch_file(
+        gateway.runtime.clone(),
+        file.clone(),
+        Some(last_good.clone()),
+        std::time::Duration::from_millis(50),
+    ));
     let upstream_of = || async {
-        let response = client().get(gateway.url("/pets/v1/x")).header("x-api-key", ALICE_KEY).send().await.unwrap();
+        let response = client()
+            .get(gateway.url("/pets/v1/x"))
+            .header("x-api-key", ALICE_KEY)
+            .send()
+            .await
+            .unwrap();
         response.json::<Value>().await.unwrap()["upstream"].clone()
     };
     assert_eq!(upstream_of().await, "one");
@@ -91,14 +132,23 @@ async fn a_file_source_reloads_and_the_last_good_snapshot_restarts_the_gateway()
 
     std::fs::write(&file, "{ not json").unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(gateway.runtime.current().compiled.revision, 2, "the broken file changed nothing");
+    assert_eq!(
+        gateway.runtime.current().compiled.revision,
+        2,
+        "the broken file changed nothing"
+    );
     watcher.abort();
 
     // A new gateway whose source is broken starts from the last good snapshot.
     let restarted = TestGateway::start(gateway_empty()).await;
     source::start(&restarted.runtime, Some(&file), Some(&last_good));
     assert_eq!(restarted.runtime.current().compiled.revision, 2);
-    let response = client().get(restarted.url("/pets/v1/x")).header("x-api-key", ALICE_KEY).send().await.unwrap();
+    let response = client()
+        .get(restarted.url("/pets/v1/x"))
+        .header("x-api-key", ALICE_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -107,7 +157,10 @@ fn gateway_empty() -> Value {
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64
 }
 
 async fn wait_for(condition: impl Fn() -> bool) {

@@ -42,9 +42,18 @@ impl TestGateway {
         let stopped = |mut watch: tokio::sync::watch::Receiver<bool>| async move {
             let _ = watch.wait_for(|stop| *stop).await;
         };
-        tokio::spawn(gateway::server::serve_proxy(proxy, runtime.clone(), stopped(watch.clone())));
+        tokio::spawn(gateway::server::serve_proxy(
+            proxy,
+            runtime.clone(),
+            stopped(watch.clone()),
+        ));
         tokio::spawn(gateway::server::serve_admin(admin, runtime.clone(), stopped(watch)));
-        TestGateway { runtime, address, admin: admin_address, shutdown: Some(shutdown) }
+        TestGateway {
+            runtime,
+            address,
+            admin: admin_address,
+            shutdown: Some(shutdown),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

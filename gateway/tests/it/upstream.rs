@@ -40,7 +40,9 @@ impl Upstream {
         let counter = hits.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let counter = counter.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
@@ -77,16 +79,29 @@ async fn answer(name: &'static str, mut request: Request<Incoming>) -> Result<Re
         return Ok(websocket_echo(&mut request));
     }
     if path.ends_with("/fail") {
-        return Ok(json(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "upstream": name })));
+        return Ok(json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "upstream": name }),
+        ));
     }
     let headers: serde_json::Map<String, serde_json::Value> = request
         .headers()
         .iter()
-        .map(|(key, value)| (key.to_string(), serde_json::Value::String(value.to_str().unwrap_or("").to_owned())))
+        .map(|(key, value)| {
+            (
+                key.to_string(),
+                serde_json::Value::String(value.to_str().unwrap_or("").to_owned()),
+            )
+        })
         .collect();
     let method = request.method().to_string();
     let uri = request.uri().to_string();
-    let body = request.into_body().collect().await.map(|body| body.to_bytes()).unwrap_or_default();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|body| body.to_bytes())
+        .unwrap_or_default();
     Ok(json(
         StatusCode::OK,
         serde_json::json!({ "upstream": name, "method": method, "uri": uri, "headers": headers, "body_len": body.len() }),
@@ -94,18 +109,28 @@ async fn answer(name: &'static str, mut request: Request<Incoming>) -> Result<Re
 }
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response<Body> {
-    let body = Full::new(Bytes::from(value.to_string())).map_err(|never| match never {}).boxed();
+    let body = Full::new(Bytes::from(value.to_string()))
+        .map_err(|never| match never {})
+        .boxed();
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    response
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
     response.headers_mut().insert("connection", "x-hop".parse().unwrap());
-    response.headers_mut().insert("x-hop", "must not reach the client".parse().unwrap());
+    response
+        .headers_mut()
+        .insert("x-hop", "must not reach the client".parse().unwrap());
     response
 }
 
 fn websocket_echo(request: &mut Request<Incoming>) -> Response<Body> {
     use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-    let key = request.headers().get("sec-websocket-key").cloned().unwrap_or(http::HeaderValue::from_static(""));
+    let key = request
+        .headers()
+        .get("sec-websocket-key")
+        .cloned()
+        .unwrap_or(http::HeaderValue::from_static(""));
     let upgrade = hyper::upgrade::on(request);
     tokio::spawn(async move {
         use futures_util::{SinkExt, StreamExt};
@@ -131,12 +156,18 @@ fn websocket_echo(request: &mut Request<Incoming>) -> Response<Body> {
     let headers = response.headers_mut();
     headers.insert("connection", "upgrade".parse().unwrap());
     headers.insert("upgrade", "websocket".parse().unwrap());
-    headers.insert("sec-websocket-accept", derive_accept_key(key.as_bytes()).parse().unwrap());
+    headers.insert(
+        "sec-websocket-accept",
+        derive_accept_key(key.as_bytes()).parse().unwrap(),
+    );
     response
 }
 
 /// A body that yields the given chunks when the test pushes them.
-pub fn channel_body() -> (tokio::sync::mpsc::Sender<Bytes>, StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>>>) {
+pub fn channel_body() -> (
+    tokio::sync::mpsc::Sender<Bytes>,
+    StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>>>,
+) {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|chunk| (Ok(Frame::data(chunk)), receiver))
