@@ -75,8 +75,10 @@ macro_rules! object_routes {
             }
 
             /// Lists one page, in key order, filtered.
-            #[utoipa::path(get, path = $collection, tag = $tag, params($Params),
-                                                        responses((status = 200, body = Page<Stored<$View>>)))]
+            #[utoipa::path(
+                                get, path = $collection, tag = $tag, params($Params),
+                                responses((status = 200, body = Page<Stored<$View>>))
+                            )]
             pub async fn list(
                 State(state): State<AppState>,
                 _viewer: Viewer,
@@ -91,8 +93,10 @@ macro_rules! object_routes {
             }
 
             /// Creates one.
-            #[utoipa::path(post, path = $collection, tag = $tag, request_body = $Input,
-                                                        responses((status = 201, body = Stored<$View>)))]
+            #[utoipa::path(
+                                post, path = $collection, tag = $tag, request_body = $Input,
+                                responses((status = 201, body = Stored<$View>))
+                            )]
             pub async fn create(
                 State(state): State<AppState>,
                 Admin(actor): Admin,
@@ -103,8 +107,10 @@ macro_rules! object_routes {
             }
 
             /// Reads one.
-            #[utoipa::path(get, path = $item, tag = $tag, params(($key = String, Path)),
-                                                        responses((status = 200, body = Stored<$View>)))]
+            #[utoipa::path(
+                                get, path = $item, tag = $tag, params(($key = String, Path)),
+                                responses((status = 200, body = Stored<$View>))
+                            )]
             pub async fn get(
                 State(state): State<AppState>,
                 _viewer: Viewer,
@@ -114,8 +120,10 @@ macro_rules! object_routes {
             }
 
             /// Replaces one; its key cannot change.
-            #[utoipa::path(put, path = $item, tag = $tag, params(($key = String, Path)), request_body = $Input,
-                                                        responses((status = 200, body = Stored<$View>)))]
+            #[utoipa::path(
+                                put, path = $item, tag = $tag, params(($key = String, Path)), request_body = $Input,
+                                responses((status = 200, body = Stored<$View>))
+                            )]
             pub async fn replace(
                 State(state): State<AppState>,
                 Admin(actor): Admin,
@@ -130,8 +138,10 @@ macro_rules! object_routes {
             }
 
             /// Deletes one. Refused while others refer to it, unless `cascade` is set.
-            #[utoipa::path(delete, path = $item, tag = $tag, params(($key = String, Path), DeleteParams),
-                                                        responses((status = 204, description = "Deleted")))]
+            #[utoipa::path(
+                                delete, path = $item, tag = $tag, params(($key = String, Path), DeleteParams),
+                                responses((status = 204, description = "Deleted"))
+                            )]
             pub async fn delete(
                 State(state): State<AppState>,
                 Admin(actor): Admin,

@@ -7,7 +7,10 @@ use serde_json::json;
 
 use crate::support::{TEST_BODY_LIMIT, TestApp, api, on_both_stores};
 
-on_both_stores!(unreadable_requests_change_nothing);
+on_both_stores!(
+    unreadable_requests_change_nothing,
+    control_characters_in_parameters_get_400
+);
 
 async fn unreadable_requests_change_nothing(app: TestApp) {
     let before = app.audit_count().await;
@@ -92,4 +95,40 @@ async fn unreadable_requests_change_nothing(app: TestApp) {
 
     assert_eq!(app.audit_count().await, before, "nothing was written");
     assert_eq!(app.viewer("GET", "/api/v1/apis", None).await.json["items"], json!([]));
+}
+
+/// Postgres refuses NUL in text, so a NUL that reached it was a 500. Any control character in a
+/// parameter is refused up front, naming the parameter.
+async fn control_characters_in_parameters_get_400(app: TestApp) {
+    app.create("/api/v1/apis", api("petstore", "/pets")).await;
+    let cases = [
+        ("/api/v1/apis?q=%00", "q"),
+        ("/api/v1/apis?cursor=%00", "cursor"),
+        ("/api/v1/apis?tag=a%00", "tag"),
+        ("/api/v1/apis?q=pet%1Fstore", "q"),
+        ("/api/v1/apis?q=%7F", "q"),
+        ("/api/v1/applications?cursor=%15CR%05%00&q=x", "cursor"),
+        ("/api/v1/apis/%00", "name"),
+        ("/api/v1/apis/petstore%0A", "name"),
+        ("/api/v1/apis/petstore/versions/v1%00", "version"),
+    ];
+    for (path, parameter) in cases {
+        let response = app.viewer("GET", path, None).await;
+        assert_eq!(response.assert_problem(StatusCode::BAD_REQUEST), [parameter], "{path}");
+        assert!(
+            response.json["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{parameter}`")),
+            "{path}: {}",
+            response.text
+        );
+    }
+    let deleted = app.admin("DELETE", "/api/v1/apis/petstore%00?cascade=true", None).await;
+    assert_eq!(deleted.assert_problem(StatusCode::BAD_REQUEST), ["name"]);
+    // Ordinary escapes still work.
+    let found = app.viewer("GET", "/api/v1/apis?q=pet%20store&tag=demo", None).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let found = app.viewer("GET", "/api/v1/apis?q=pet", None).await;
+    assert_eq!(found.json["items"][0]["name"], "petstore", "{}", found.text);
 }

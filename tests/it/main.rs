@@ -1,0 +1,10 @@
+//! Integration tests of the real `gatehouse` binary: each test starts the process the way an operator
+//! would (flags, environment, a config file, a data directory or a Postgres database) and talks to it
+//! over HTTP or reads what it printed. The hub's handlers are tested in-process in `hub/tests`; this
+//! binary checks the wiring around them: configuration, startup, storage, shutdown, logs.
+
+mod cli;
+mod postgres;
+mod restart;
+mod sqlite;
+mod support;
