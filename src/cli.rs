@@ -138,6 +138,10 @@ pub struct GatewayArgs {
     #[arg(long, env = "GATEHOUSE_RATE_LIMIT_FAIL", value_enum)]
     pub rate_limit_fail: Option<FailModeArg>,
 
+    /// Longest wait for the rate-limit store per request, in milliseconds [default: 50]
+    #[arg(long, env = "GATEHOUSE_RATE_LIMIT_TIMEOUT_MS", value_name = "MS")]
+    pub rate_limit_timeout_ms: Option<u64>,
+
     /// Leave the consumer label off request metrics (for very many consumers)
     #[arg(long, env = "GATEHOUSE_NO_CONSUMER_LABELS")]
     pub no_consumer_labels: bool,

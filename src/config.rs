@@ -31,6 +31,7 @@ pub struct GatewaySection {
     pub admin_listen: Option<SocketAddr>,
     pub rate_limit_store: Option<String>,
     pub rate_limit_fail: Option<FailModeArg>,
+    pub rate_limit_timeout_ms: Option<u64>,
     pub consumer_labels: Option<bool>,
     pub access_log: Option<bool>,
 }
@@ -74,6 +75,10 @@ pub fn gateway_config(
             FailModeArg::Open => gateway::limit::FailMode::Open,
             FailModeArg::Closed => gateway::limit::FailMode::Closed,
         },
+        rate_limit_timeout: args
+            .rate_limit_timeout_ms
+            .or(section.rate_limit_timeout_ms)
+            .map_or(defaults.rate_limit_timeout, std::time::Duration::from_millis),
         telemetry: gateway::telemetry::TelemetrySettings {
             consumer_labels: !args.no_consumer_labels && section.consumer_labels.unwrap_or(true),
             access_log: args.access_log || section.access_log.unwrap_or(false),
