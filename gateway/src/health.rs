@@ -27,7 +27,7 @@ impl HealthChecks {
         }
         let tasks = upstreams
             .into_iter()
-            .filter(|upstream| upstream.active.is_some() && upstream.client.is_some())
+            .filter(|upstream| upstream.active.is_some())
             .map(|upstream| tokio::spawn(probe_forever(upstream)))
             .collect();
         HealthChecks { tasks }
@@ -43,7 +43,7 @@ impl Drop for HealthChecks {
 }
 
 async fn probe_forever(upstream: Arc<Upstream>) {
-    let (Some(active), Some(client)) = (upstream.active.clone(), upstream.client.clone()) else {
+    let Some(active) = upstream.active.clone() else {
         return;
     };
     let mut interval = tokio::time::interval(Duration::from_millis(active.interval_ms.max(100)));
@@ -51,6 +51,7 @@ async fn probe_forever(upstream: Arc<Upstream>) {
     loop {
         interval.tick().await;
         for target in upstream.targets.iter() {
+            let Some(pool) = target.pool.as_ref() else { continue };
             let uri = format!(
                 "{}://{}{}{}",
                 target.scheme, target.authority, target.base_path, active.path
@@ -58,7 +59,14 @@ async fn probe_forever(upstream: Arc<Upstream>) {
             let Ok(uri) = uri.parse::<Uri>() else { continue };
             let mut request = Request::new(Either::Right(Empty::new()));
             *request.uri_mut() = uri;
-            let answer = tokio::time::timeout(Duration::from_millis(active.timeout_ms), client.request(request)).await;
+            request
+                .headers_mut()
+                .insert(http::header::HOST, target.host_header.clone());
+            let answer = tokio::time::timeout(
+                Duration::from_millis(active.timeout_ms),
+                pool.send(request, upstream.connect_timeout),
+            )
+            .await;
             let healthy = matches!(&answer, Ok(Ok(response)) if response.status().is_success() || response.status().is_redirection());
             if !healthy {
                 tracing::warn!(target = %target.url, "active health check failed");

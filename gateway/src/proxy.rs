@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::uri::{self, PathAndQuery};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{Either, Empty};
 use hyper::body::Incoming;
@@ -54,11 +54,6 @@ pub async fn forward(
         .version
         .and_then(|index| api.versions[index].upstream.as_deref())
         .unwrap_or(&api.upstream);
-    let Some(client) = upstream.client.as_ref() else {
-        return Err(Refusal::UpstreamUnavailable {
-            api: api.name.to_string(),
-        });
-    };
     let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
     let (parts, body) = request.into_parts();
     let mut headers = parts.headers;
@@ -90,6 +85,11 @@ pub async fn forward(
                 api: api.name.to_string(),
             })?;
         let target = &upstream.targets[target_index];
+        let Some(pool) = target.pool.as_ref() else {
+            return Err(Refusal::UpstreamUnavailable {
+                api: api.name.to_string(),
+            });
+        };
         let mut outgoing = Request::new(match body.take() {
             Some(incoming) => Either::Left(incoming),
             None => Either::Right(Empty::new()),
@@ -103,7 +103,7 @@ pub async fn forward(
         };
         outgoing.headers_mut().insert(header::HOST, target.host_header.clone());
         let sent = Instant::now();
-        let result = tokio::time::timeout(upstream.read_timeout, client.request(outgoing)).await;
+        let result = tokio::time::timeout(upstream.read_timeout, pool.send(outgoing, upstream.connect_timeout)).await;
         context.upstream_time = Some(sent.elapsed());
         match result {
             Ok(Ok(mut response)) => {
@@ -147,7 +147,7 @@ pub async fn forward(
     }
 }
 
-/// The URI at the target: its base path, then the request path (without the API's prefix and
+/// The request target at the upstream: its base path, then the request path (without the API's prefix and
 /// version segment when the API strips them), then the query.
 fn upstream_uri(api: &CompiledApi, routed: &Routed, original: &Uri, target: &Target) -> Uri {
     let path_and_query = if target.base_path.is_empty() && !api.strip_prefix {
@@ -176,11 +176,8 @@ fn upstream_uri(api: &CompiledApi, routed: &Routed, original: &Uri, target: &Tar
         }
         PathAndQuery::try_from(joined).unwrap_or_else(|_| PathAndQuery::from_static("/"))
     };
-    let mut parts = uri::Parts::default();
-    parts.scheme = Some(target.scheme.clone());
-    parts.authority = Some(target.authority.clone());
-    parts.path_and_query = Some(path_and_query);
-    Uri::from_parts(parts).expect("scheme, authority and path make a URI")
+    // Origin form (path and query): the connection already names the target, and `Host` is set.
+    Uri::from(path_and_query)
 }
 
 /// Removes hop-by-hop headers and the client's credential, and adds `X-Forwarded-*`.

@@ -9,7 +9,7 @@ use http_body_util::{Either, Full};
 use serde::Serialize;
 
 /// A response body: streamed from the upstream, or written by the gateway.
-pub type ResponseBody = Either<hyper::body::Incoming, Full<Bytes>>;
+pub type ResponseBody = Either<crate::upstream::PooledBody, Full<Bytes>>;
 
 /// Where a failure came from; it decides the status family and the metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use crate::jwt::{JwksCache, JwtVerifier};
 use crate::limit::{Limiter, PlanLimits};
 use crate::snapshot::{QuotaPeriodSpec, Snapshot};
 use crate::telemetry::{Telemetry, TelemetrySettings};
-use crate::upstream::ClientCache;
+use crate::upstream::PoolCache;
 
 /// A compiled snapshot with what is built for it when it loads.
 pub struct Loaded {
@@ -36,7 +36,7 @@ pub enum ApplyError {
 /// The gateway's state shared by every connection.
 pub struct Runtime {
     current: ArcSwap<Loaded>,
-    clients: ClientCache,
+    pools: PoolCache,
     pub limiter: Limiter,
     jwks: JwksCache,
     pub telemetry: Telemetry,
@@ -47,12 +47,12 @@ pub struct Runtime {
 impl Runtime {
     /// A gateway enforcing the empty snapshot (every request 404) until one is applied.
     pub fn new(limiter: Limiter, telemetry: TelemetrySettings) -> Arc<Runtime> {
-        let clients = ClientCache::default();
+        let pools = PoolCache::default();
         let jwks = JwksCache::default();
-        let empty = build(Snapshot::empty(), &clients, &jwks).expect("the empty snapshot compiles");
+        let empty = build(Snapshot::empty(), &pools, &jwks).expect("the empty snapshot compiles");
         Arc::new(Runtime {
             current: ArcSwap::from_pointee(empty),
-            clients,
+            pools,
             limiter,
             jwks,
             telemetry: Telemetry::new(telemetry),
@@ -75,7 +75,7 @@ impl Runtime {
     pub fn apply(&self, snapshot: Snapshot) -> Result<Duration, ApplyError> {
         let started = Instant::now();
         let revision = snapshot.revision;
-        let loaded = build(snapshot, &self.clients, &self.jwks).inspect_err(|_| {
+        let loaded = build(snapshot, &self.pools, &self.jwks).inspect_err(|_| {
             self.telemetry.metrics.snapshot_rejected.inc();
         })?;
         self.current.store(Arc::new(loaded));
@@ -97,8 +97,8 @@ impl Runtime {
     }
 }
 
-fn build(snapshot: Snapshot, clients: &ClientCache, jwks: &JwksCache) -> Result<Loaded, CompileErrors> {
-    let compiled = CompiledSnapshot::compile(snapshot, Some(clients))?;
+fn build(snapshot: Snapshot, pools: &PoolCache, jwks: &JwksCache) -> Result<Loaded, CompileErrors> {
+    let compiled = CompiledSnapshot::compile(snapshot, Some(pools))?;
     let plan_limits = compiled.plans.iter().map(plan_limits).collect();
     // The issuers were checked when compiling; a failure here would be a bug in that check.
     let jwt = JwtVerifier::new(&compiled.jwt_issuers, jwks).map_err(|errors| {

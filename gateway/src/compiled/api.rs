@@ -10,7 +10,7 @@ use super::Problems;
 use crate::access::{MethodSet, Rule};
 use crate::route::normalize_path_prefix;
 use crate::snapshot::{ApiSpec, OperationSpec, SelectorSpec, VersionSpec, VersionStatus};
-use crate::upstream::{ClientCache, Upstream};
+use crate::upstream::{PoolCache, Upstream};
 
 /// An API ready for requests.
 #[derive(Debug)]
@@ -75,13 +75,13 @@ impl CompiledApi {
     pub(super) fn compile(
         spec: &ApiSpec,
         field: &str,
-        clients: Option<&ClientCache>,
+        pools: Option<&PoolCache>,
         problems: &mut Problems,
     ) -> CompiledApi {
         let upstream = Arc::new(Upstream::compile(
             &spec.upstream,
             &format!("{field}.upstream"),
-            clients,
+            pools,
             problems,
         ));
         let mut api = CompiledApi {
@@ -117,7 +117,7 @@ impl CompiledApi {
             }
             api.add_selector(version, index, &version_field, problems);
             api.versions
-                .push(CompiledVersion::compile(version, &version_field, clients, problems));
+                .push(CompiledVersion::compile(version, &version_field, pools, problems));
         }
         api
     }
@@ -235,17 +235,12 @@ impl CompiledApi {
 }
 
 impl CompiledVersion {
-    fn compile(
-        spec: &VersionSpec,
-        field: &str,
-        clients: Option<&ClientCache>,
-        problems: &mut Problems,
-    ) -> CompiledVersion {
+    fn compile(spec: &VersionSpec, field: &str, pools: Option<&PoolCache>, problems: &mut Problems) -> CompiledVersion {
         let upstream = spec.upstream.as_ref().map(|upstream| {
             Arc::new(Upstream::compile(
                 upstream,
                 &format!("{field}.upstream"),
-                clients,
+                pools,
                 problems,
             ))
         });

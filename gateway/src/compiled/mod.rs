@@ -16,7 +16,7 @@ use crate::access::{GroupId, MethodSet, Rule};
 use crate::jwt::IssuerConfig;
 use crate::route::{RouteKey, RouteTable};
 use crate::snapshot::{PlanSpec, Snapshot};
-use crate::upstream::ClientCache;
+use crate::upstream::PoolCache;
 
 /// One problem found while compiling, with the field it is in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,9 +62,9 @@ impl Problems {
 }
 
 impl CompiledSnapshot {
-    /// Validates a snapshot and builds its tables. `clients` gives upstreams their connection
+    /// Validates a snapshot and builds its tables. `pools` gives upstream targets their connection
     /// pools; without it (in the hub) upstreams are checked but cannot send.
-    pub fn compile(snapshot: Snapshot, clients: Option<&ClientCache>) -> Result<CompiledSnapshot, CompileErrors> {
+    pub fn compile(snapshot: Snapshot, pools: Option<&PoolCache>) -> Result<CompiledSnapshot, CompileErrors> {
         let mut problems = Problems::default();
         let plans = index_plans(&snapshot.plans, &mut problems);
         let mut groups = GroupTable::default();
@@ -89,7 +89,7 @@ impl CompiledSnapshot {
                 }
                 Err(error) => problems.push(format!("{field}.path_prefix"), error.to_string()),
             }
-            apis.push(CompiledApi::compile(spec, &field, clients, &mut problems));
+            apis.push(CompiledApi::compile(spec, &field, pools, &mut problems));
         }
 
         for (index, rule) in snapshot.access_rules.iter().enumerate() {

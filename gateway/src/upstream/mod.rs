@@ -2,6 +2,7 @@
 //! consecutive failures, return after a cool-down), and the connection pools they send through.
 
 mod balance;
+mod pool;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -11,47 +12,16 @@ use bytes::Bytes;
 use http::uri::{Authority, Scheme};
 use http_body_util::{Either, Empty};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::compiled::Problems;
 use crate::snapshot::{ActiveHealthSpec, PassiveHealthSpec, UpstreamSpec};
 use balance::Schedule;
 
+pub use pool::{PoolCache, PooledBody, SendError, TargetPool};
+
 /// A request body on its way upstream: the client's stream, or nothing (for a retry, which
 /// only happens when there was no body).
 pub type ProxyBody = Either<Incoming, Empty<Bytes>>;
-
-/// A pooled HTTP/1.1 client.
-pub type UpstreamClient = Client<HttpConnector, ProxyBody>;
-
-/// Connection pools shared across snapshots, one per connect timeout, so a snapshot swap keeps
-/// the warm connections.
-#[derive(Debug, Default)]
-pub struct ClientCache {
-    clients: std::sync::Mutex<Vec<(Duration, UpstreamClient)>>,
-}
-
-impl ClientCache {
-    /// The client for a connect timeout, made on first use.
-    pub fn get(&self, connect_timeout: Duration) -> UpstreamClient {
-        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, client)) = clients.iter().find(|(timeout, _)| *timeout == connect_timeout) {
-            return client.clone();
-        }
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(connect_timeout));
-        connector.set_nodelay(true);
-        connector.set_keepalive(Some(Duration::from_secs(60)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
-        clients.push((connect_timeout, client.clone()));
-        client
-    }
-}
 
 /// An upstream ready to take requests.
 #[derive(Debug)]
@@ -62,8 +32,7 @@ pub struct Upstream {
     pub retries: u32,
     passive: PassiveHealthSpec,
     pub active: Option<ActiveHealthSpec>,
-    /// Absent when compiled without clients (in the hub).
-    pub client: Option<UpstreamClient>,
+    pub connect_timeout: Duration,
 }
 
 /// One upstream server and what the gateway has seen of its health.
@@ -81,13 +50,15 @@ pub struct Target {
     ejected_until_ms: AtomicU64,
     /// Set by active health checks; true when there are none.
     probe_healthy: AtomicBool,
+    /// Connections to it; absent when compiled without pools (in the hub).
+    pub pool: Option<Arc<TargetPool>>,
 }
 
 impl Upstream {
     pub(crate) fn compile(
         spec: &UpstreamSpec,
         field: &str,
-        clients: Option<&ClientCache>,
+        pools: Option<&PoolCache>,
         problems: &mut Problems,
     ) -> Upstream {
         if spec.targets.is_empty() {
@@ -95,7 +66,7 @@ impl Upstream {
         }
         let mut targets = Vec::with_capacity(spec.targets.len());
         for (index, target) in spec.targets.iter().enumerate() {
-            match Target::parse(&target.url, target.weight) {
+            match Target::parse(&target.url, target.weight, pools) {
                 Ok(parsed) => targets.push(parsed),
                 Err(message) => problems.push(format!("{field}.targets[{index}].url"), message),
             }
@@ -120,7 +91,7 @@ impl Upstream {
             retries: spec.retries,
             passive: spec.passive_health.clone(),
             active: spec.active_health.clone(),
-            client: clients.map(|clients| clients.get(connect_timeout)),
+            connect_timeout,
         }
     }
 
@@ -155,7 +126,7 @@ impl Upstream {
 }
 
 impl Target {
-    fn parse(url: &str, weight: u32) -> Result<Target, String> {
+    fn parse(url: &str, weight: u32, pools: Option<&PoolCache>) -> Result<Target, String> {
         let uri: http::Uri = url.parse().map_err(|error| format!("is not a URL: {error}"))?;
         let scheme = uri.scheme().cloned().ok_or("must start with http://")?;
         if scheme != Scheme::HTTP {
@@ -168,6 +139,7 @@ impl Target {
         let base_path = uri.path().trim_end_matches('/');
         let host_header = http::HeaderValue::from_str(authority.as_str()).map_err(|_| "has an invalid host")?;
         Ok(Target {
+            pool: pools.map(|pools| pools.get(&authority)),
             host_header,
             url: url.into(),
             scheme,

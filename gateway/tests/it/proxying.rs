@@ -201,3 +201,58 @@ async fn weights_split_traffic_and_a_dead_target_is_retried_then_ejected() {
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["rule"], "upstream_unavailable");
 }
+
+#[tokio::test]
+async fn connections_the_upstream_closed_are_never_reused_for_a_failure() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that answers one request per connection and then hangs up without saying
+    // so, as one whose keep-alive timeout expired would.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = connections.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            });
+        }
+    });
+    let gateway = TestGateway::start(snapshot(&format!("http://{address}"), 100)).await;
+    for _ in 0..20 {
+        let response = client()
+            .get(gateway.url("/pets/v1/x"))
+            .header("x-api-key", ALICE_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::Relaxed), 20);
+    server.abort();
+}
+
+#[tokio::test]
+async fn keep_alive_connections_to_the_upstream_are_reused() {
+    let upstream = Upstream::start("one").await;
+    let gateway = TestGateway::start(snapshot(&upstream.url(), 100)).await;
+    for _ in 0..20 {
+        assert_eq!(get(&gateway, "/pets/v1/x", &[]).await.0, StatusCode::OK);
+    }
+    assert_eq!(upstream.hits(), 20);
+    assert_eq!(
+        upstream.connections.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "one connection, reused"
+    );
+}

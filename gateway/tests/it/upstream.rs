@@ -18,6 +18,8 @@ use tokio::net::TcpListener;
 pub struct Upstream {
     pub address: SocketAddr,
     pub hits: Arc<AtomicU64>,
+    /// Connections accepted.
+    pub connections: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -38,11 +40,14 @@ impl Upstream {
         let address = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicU64::new(0));
         let counter = hits.clone();
+        let connections = Arc::new(AtomicU64::new(0));
+        let accepted = connections.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                accepted.fetch_add(1, Ordering::Relaxed);
                 let counter = counter.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
@@ -55,7 +60,12 @@ impl Upstream {
                 });
             }
         });
-        Upstream { address, hits, task }
+        Upstream {
+            address,
+            hits,
+            connections,
+            task,
+        }
     }
 
     pub fn hits(&self) -> u64 {
