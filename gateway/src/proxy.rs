@@ -3,7 +3,6 @@
 //! `X-Forwarded-*` and the request id go upstream; a connect failure of a request without a body
 //! and with an idempotent method is retried on another target.
 
-use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -14,7 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
 use crate::compiled::CompiledApi;
-use crate::pipeline::{RequestContext, Routed};
+use crate::pipeline::{Peer, RequestContext, Routed};
 use crate::refusal::{Refusal, ResponseBody};
 use crate::runtime::Loaded;
 use crate::upstream::{Target, Upstream};
@@ -44,7 +43,7 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 pub async fn forward(
     loaded: &Loaded,
     mut request: Request<Incoming>,
-    client_address: SocketAddr,
+    peer: &Peer,
     limit_headers: HeaderMap,
     context: &mut RequestContext,
 ) -> Result<Response<ResponseBody>, Refusal> {
@@ -57,7 +56,7 @@ pub async fn forward(
     let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
     let (parts, body) = request.into_parts();
     let mut headers = parts.headers;
-    prepare_headers(&mut headers, api, client_address, &parts.uri, upgrade.is_some());
+    prepare_headers(&mut headers, api, peer, &parts.uri, upgrade.is_some());
     if let Some(request_id) = &context.request_id {
         headers.insert(REQUEST_ID, request_id.clone());
     }
@@ -74,7 +73,12 @@ pub async fn forward(
         }
     }
     let retryable = is_idempotent(&parts.method) && has_no_body(&headers) && upgrade.is_none();
-    let mut attempts_left = if retryable { upstream.retries } else { 0 };
+    // A retry goes to another target; with one target there is none, and no headers to keep.
+    let mut attempts_left = if retryable && upstream.targets.len() > 1 {
+        upstream.retries
+    } else {
+        0
+    };
     let mut body = Some(body);
     let mut exclude = None;
     loop {
@@ -181,7 +185,7 @@ fn upstream_uri(api: &CompiledApi, routed: &Routed, original: &Uri, target: &Tar
 }
 
 /// Removes hop-by-hop headers and the client's credential, and adds `X-Forwarded-*`.
-fn prepare_headers(headers: &mut HeaderMap, api: &CompiledApi, client_address: SocketAddr, uri: &Uri, upgrade: bool) {
+fn prepare_headers(headers: &mut HeaderMap, api: &CompiledApi, peer: &Peer, uri: &Uri, upgrade: bool) {
     let original_host = uri
         .authority()
         .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok())
@@ -197,12 +201,12 @@ fn prepare_headers(headers: &mut HeaderMap, api: &CompiledApi, client_address: S
     headers.remove(&api.api_key_header);
     headers.remove(CALLER_USER);
     headers.remove(CALLER_APPLICATION);
-    let client_ip = client_address.ip().to_string();
-    let forwarded_for = match headers.get(&X_FORWARDED_FOR).and_then(|value| value.to_str().ok()) {
-        Some(earlier) => format!("{earlier}, {client_ip}"),
-        None => client_ip,
+    let earlier = headers.get(&X_FORWARDED_FOR).and_then(|value| value.to_str().ok());
+    let forwarded_for = match earlier {
+        Some(earlier) => HeaderValue::try_from(format!("{earlier}, {}", peer.address.ip())).ok(),
+        None => Some(peer.ip.clone()),
     };
-    if let Ok(value) = HeaderValue::try_from(forwarded_for) {
+    if let Some(value) = forwarded_for {
         headers.insert(X_FORWARDED_FOR, value);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));

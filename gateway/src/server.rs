@@ -23,9 +23,11 @@ pub const GRACE_PERIOD: Duration = Duration::from_secs(10);
 pub async fn serve_proxy(listener: TcpListener, runtime: Arc<Runtime>, shutdown: impl Future<Output = ()>) {
     serve(listener, shutdown, move |client| {
         let runtime = runtime.clone();
+        let peer = Arc::new(crate::pipeline::Peer::new(client));
         service_fn(move |request| {
             let runtime = runtime.clone();
-            async move { Ok::<_, Infallible>(crate::pipeline::handle(runtime, request, client).await) }
+            let peer = peer.clone();
+            async move { Ok::<_, Infallible>(crate::pipeline::handle(runtime, request, peer).await) }
         })
     })
     .await

@@ -14,6 +14,10 @@ pub struct Consumer {
     pub key_id: Arc<str>,
     pub user: Arc<str>,
     pub application: Arc<str>,
+    /// The rate-limit keys of the user (`u:<user>`) and the application (`a:<application>`),
+    /// made once here rather than per request.
+    pub user_limit_key: Arc<str>,
+    pub application_limit_key: Arc<str>,
     /// Sorted.
     pub groups: Arc<[GroupId]>,
     /// Unix seconds.
@@ -33,6 +37,7 @@ impl Consumers {
         problems: &mut Problems,
     ) -> Consumers {
         let mut strings: HashMap<&str, Arc<str>> = HashMap::new();
+        let mut limit_keys: HashMap<(&str, &str), Arc<str>> = HashMap::new();
         let mut group_sets: HashMap<Box<[GroupId]>, Arc<[GroupId]>> = HashMap::new();
         let mut by_hash = HashMap::with_capacity(specs.len());
         for (index, spec) in specs.iter().enumerate() {
@@ -51,6 +56,14 @@ impl Consumers {
                 key_id: spec.key_id.as_str().into(),
                 user: intern(&mut strings, &spec.user),
                 application: intern(&mut strings, &spec.application),
+                user_limit_key: limit_keys
+                    .entry(("u", spec.user.as_str()))
+                    .or_insert_with(|| format!("u:{}", spec.user).into())
+                    .clone(),
+                application_limit_key: limit_keys
+                    .entry(("a", spec.application.as_str()))
+                    .or_insert_with(|| format!("a:{}", spec.application).into())
+                    .clone(),
                 groups,
                 expires_at: spec.expires_at,
             };

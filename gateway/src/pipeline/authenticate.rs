@@ -22,6 +22,9 @@ pub struct Caller {
     pub application: Option<Arc<str>>,
     /// The API key's id; absent for a JWT.
     pub key_id: Option<Arc<str>>,
+    /// Rate-limit keys: the user's, and the application's when there is one.
+    pub user_limit_key: Arc<str>,
+    pub application_limit_key: Option<Arc<str>>,
     /// Sorted.
     pub groups: Arc<[GroupId]>,
 }
@@ -45,6 +48,8 @@ pub(super) async fn authenticate(
             let token = authorization[7..].trim();
             match loaded.jwt.verify(token, SystemTime::now()).await {
                 Ok(identity) => Ok(Caller {
+                    user_limit_key: format!("u:{}", identity.subject).into(),
+                    application_limit_key: None,
                     user: identity.subject.into(),
                     application: None,
                     key_id: None,
@@ -106,6 +111,8 @@ fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, R
         user: consumer.user.clone(),
         application: Some(consumer.application.clone()),
         key_id: Some(consumer.key_id.clone()),
+        user_limit_key: consumer.user_limit_key.clone(),
+        application_limit_key: Some(consumer.application_limit_key.clone()),
         groups: consumer.groups.clone(),
     })
 }

@@ -22,6 +22,21 @@ use crate::refusal::{Refusal, ResponseBody};
 use crate::runtime::{Loaded, Runtime};
 use crate::telemetry::Outcome;
 
+/// The client at the other end of a connection, worked out once per connection.
+#[derive(Debug)]
+pub struct Peer {
+    pub address: SocketAddr,
+    /// The address as a header value, for `X-Forwarded-For`.
+    pub ip: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(address: SocketAddr) -> Peer {
+        let ip = HeaderValue::try_from(address.ip().to_string()).expect("an IP address is a valid header value");
+        Peer { address, ip }
+    }
+}
+
 /// What the steps learn about a request, for the later steps, the metrics and the access log.
 #[derive(Debug, Default)]
 pub struct RequestContext {
@@ -35,11 +50,7 @@ pub struct RequestContext {
 
 /// Handles one request on the snapshot current when it arrived; a swap meanwhile does not
 /// affect it.
-pub async fn handle(
-    runtime: Arc<Runtime>,
-    mut request: Request<Incoming>,
-    client: SocketAddr,
-) -> Response<ResponseBody> {
+pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer: Arc<Peer>) -> Response<ResponseBody> {
     let started = Instant::now();
     let loaded = runtime.current();
     let mut context = RequestContext {
@@ -49,7 +60,7 @@ pub async fn handle(
     let method = request.method().clone();
     let uri = request.uri().clone();
     let response = match steps(&runtime, &loaded, &mut request, &mut context).await {
-        Ok(limit_headers) => proxy::forward(&loaded, request, client, limit_headers, &mut context).await,
+        Ok(limit_headers) => proxy::forward(&loaded, request, &peer, limit_headers, &mut context).await,
         Err(refusal) => Err(refusal),
     };
     let mut response = response.unwrap_or_else(|refusal| {

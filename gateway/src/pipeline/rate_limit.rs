@@ -25,11 +25,11 @@ pub(super) async fn check(
         return Ok(headers);
     }
     // `u:` and `a:` keep a user and an application of the same name apart.
-    let key = match (loaded.compiled.plans[plan].limit_by, &caller.application) {
-        (LimitBy::Application, Some(application)) => format!("a:{application}"),
-        _ => format!("u:{}", caller.user),
+    let key = match (loaded.compiled.plans[plan].limit_by, &caller.application_limit_key) {
+        (LimitBy::Application, Some(application)) => application,
+        _ => &caller.user_limit_key,
     };
-    let decision = runtime.limiter.check(&key, limits, SystemTime::now()).await;
+    let decision = runtime.limiter.check(key, limits, SystemTime::now()).await;
     decision.write_headers(limits, &mut headers);
     match decision.refusal {
         None => Ok(headers),
