@@ -174,3 +174,53 @@ fn sha256_hex(text: &str) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
+
+#[tokio::test]
+async fn the_access_log_writes_one_json_line_per_request() {
+    let (upstream_url, _upstream) = upstream().await;
+    let dir = TempDir::new();
+    let file = dir.path().join("snapshot.json");
+    std::fs::write(&file, snapshot(&upstream_url, "logged").to_string()).unwrap();
+    let mut command = gatehouse();
+    command
+        .arg("gateway")
+        .arg("--snapshot")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "--gateway-listen",
+            "127.0.0.1:0",
+            "--gateway-admin-listen",
+            "127.0.0.1:0",
+            "--access-log",
+        ]);
+    let mut gateway = Hub::start_role(command, "gateway ");
+    let client = reqwest::Client::new();
+    let allowed = client
+        .get(format!("{}/pets/1?x=y", gateway.origin))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    let line = gateway.wait_for_stdout_line(|line| line.starts_with('{'));
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        (entry["method"].as_str(), entry["path"].as_str()),
+        (Some("GET"), Some("/pets/1"))
+    );
+    assert_eq!(
+        (entry["api"].as_str(), entry["user"].as_str(), entry["status"].as_u64()),
+        (Some("limited"), Some("hammer"), Some(200))
+    );
+    assert!(
+        entry["duration_ms"].as_f64().is_some() && entry["request_id"].is_string(),
+        "{entry}"
+    );
+    let refused = client.get(format!("{}/pets/1", gateway.origin)).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let line = gateway.wait_for_stdout_line(|line| line.contains("credentials_missing"));
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(entry["status"], 401);
+}

@@ -68,8 +68,8 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
         let request_id = context.request_id.as_ref().and_then(|id| id.to_str().ok());
         refusal.into_response(request_id)
     });
-    if let Some(request_id) = context.request_id.take() {
-        response.headers_mut().insert(proxy::REQUEST_ID, request_id);
+    if let Some(request_id) = &context.request_id {
+        response.headers_mut().insert(proxy::REQUEST_ID, request_id.clone());
     }
     let outcome = Outcome {
         loaded: &loaded,

@@ -176,3 +176,33 @@ async fn raw_get(address: std::net::SocketAddr, path: &str) -> String {
     stream.read_to_string(&mut answer).await.unwrap();
     answer
 }
+
+#[tokio::test]
+async fn rules_that_name_operations_allow_only_those() {
+    let upstream = Upstream::start("one").await;
+    let mut document = snapshot(&upstream.url(), 100);
+    document["apis"][0]["versions"][0]["operations"] = serde_json::json!([
+        { "id": "listPets", "method": "GET", "path": "/pets" },
+        { "id": "getPet", "method": "GET", "path": "/pets/{id}" },
+        { "id": "deletePet", "method": "DELETE", "path": "/pets/{id}" }
+    ]);
+    document["access_rules"][2]["operations"] = serde_json::json!(["listPets", "getPet"]);
+    document["access_rules"][2]["methods"] = serde_json::json!([]);
+    let gateway = TestGateway::start(document).await;
+    assert_eq!(
+        call(&gateway, "GET", "/pets/v1/pets", Some(BOB_KEY)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&gateway, "GET", "/pets/v1/pets/7", Some(BOB_KEY)).await.status,
+        StatusCode::OK
+    );
+    let delete = call(&gateway, "DELETE", "/pets/v1/pets/7", Some(BOB_KEY)).await;
+    assert_refused(&delete, StatusCode::FORBIDDEN, "access_denied");
+    assert_eq!(
+        delete.problem["detail"],
+        "group `support` may not call operation `deletePet` on pets v1"
+    );
+    let unknown = call(&gateway, "GET", "/pets/v1/toys", Some(BOB_KEY)).await;
+    assert_refused(&unknown, StatusCode::FORBIDDEN, "access_denied");
+}

@@ -256,3 +256,68 @@ async fn keep_alive_connections_to_the_upstream_are_reused() {
         "one connection, reused"
     );
 }
+
+#[tokio::test]
+async fn http2_clients_are_served() {
+    let upstream = Upstream::start("one").await;
+    let gateway = TestGateway::start(snapshot(&upstream.url(), 100)).await;
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let response = h2
+        .get(gateway.url("/pets/v1/x"))
+        .header("x-api-key", ALICE_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["uri"], "/x", "forwarded upstream over HTTP/1.1");
+}
+
+#[tokio::test]
+async fn a_slow_upstream_gets_504_after_the_read_timeout() {
+    let upstream = Upstream::start("one").await;
+    let mut document = snapshot(&upstream.url(), 100);
+    document["apis"][0]["upstream"]["read_timeout_ms"] = 200.into();
+    let gateway = TestGateway::start(document).await;
+    let started = std::time::Instant::now();
+    let response = client()
+        .get(gateway.url("/pets/v1/slow"))
+        .header("x-api-key", ALICE_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1500),
+        "answered at the timeout, not when the upstream did"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["rule"], "upstream_timeout");
+}
+
+#[tokio::test]
+async fn active_health_checks_take_a_failing_target_out() {
+    let (good, sick) = (Upstream::start("good").await, Upstream::start("sick").await);
+    let mut document = snapshot(&good.url(), 100);
+    document["apis"][0]["upstream"] = serde_json::json!({
+        "targets": [{ "url": good.url() }, { "url": format!("{}/fail", sick.url()) }],
+        "active_health": { "path": "/health", "interval_ms": 100, "timeout_ms": 500 },
+        "passive_health": { "failures": 0 }
+    });
+    let gateway = TestGateway::start(document).await;
+    // Wait for the first round of probes, then every request goes to the healthy target.
+    for _ in 0..50 {
+        if sick.hits() > 0 && good.hits() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let sick_before = sick.hits();
+    for _ in 0..40 {
+        let (status, _, body) = get(&gateway, "/pets/v1/x", &[]).await;
+        assert_eq!((status, body["upstream"].as_str()), (StatusCode::OK, Some("good")));
+    }
+    assert!(sick.hits() - sick_before <= 2, "only probes reach the sick target");
+}

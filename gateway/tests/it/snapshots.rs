@@ -172,3 +172,37 @@ async fn wait_for(condition: impl Fn() -> bool) {
     }
     panic!("condition not met in 2 s");
 }
+
+#[tokio::test]
+async fn the_admin_port_shows_what_is_enforced_with_keys_redacted() {
+    let upstream = Upstream::start("one").await;
+    let gateway = TestGateway::start(snapshot(&upstream.url(), 100)).await;
+    let config: Value = client()
+        .get(gateway.admin_url("/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["apis"][0]["name"], "pets");
+    let hash = crate::support::key_hash(ALICE_KEY);
+    let shown = config["consumers"][0]["key_hash"].as_str().unwrap();
+    assert!(
+        shown.starts_with(&hash[..8]) && shown.contains("redacted") && !shown.contains(&hash),
+        "{shown}"
+    );
+    assert_eq!(
+        client()
+            .get(gateway.admin_url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        client().get(gateway.admin_url("/nope")).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -88,7 +88,10 @@ async fn answer(name: &'static str, mut request: Request<Incoming>) -> Result<Re
     if path.ends_with("/ws") {
         return Ok(websocket_echo(&mut request));
     }
-    if path.ends_with("/fail") {
+    if path.contains("/slow") {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+    if path.contains("/fail") {
         return Ok(json(
             StatusCode::SERVICE_UNAVAILABLE,
             serde_json::json!({ "upstream": name }),
