@@ -37,7 +37,12 @@ Examples:
 pub enum Command {
     /// Run every role in one process on embedded defaults (SQLite in the data directory).
     #[command(after_help = "Example:\n  gatehouse up --data-dir ./data --hub-listen 127.0.0.1:8080")]
-    Up(RoleArgs),
+    Up(UpArgs),
+    /// Run a gateway: enforce a snapshot on every request (standalone, from a snapshot file).
+    #[command(
+        after_help = "Example:\n  gatehouse gateway --snapshot snapshot.json --gateway-listen 0.0.0.0:8000 --rate-limit-store redis://127.0.0.1:6379"
+    )]
+    Gateway(GatewayCommandArgs),
     /// Run the hub: the admin REST API and its reference page.
     #[command(
         after_help = "Example:\n  GATEHOUSE_ADMIN_PASSWORD=change-me-please gatehouse hub --database-url postgres://postgres@127.0.0.1/gatehouse"
@@ -110,4 +115,66 @@ pub fn one_line(error: &clap::Error) -> String {
     }
     message.push_str(" (see --help)");
     message
+}
+
+/// `up`: the hub's settings and the gateway's.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub hub: RoleArgs,
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// `gateway`: where it keeps state, and the gateway's settings.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayCommandArgs {
+    /// Directory for the last good snapshot [default: data]
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// Settings of the gateway role.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// A snapshot file to enforce; reloaded when it changes
+    #[arg(long, env = "GATEHOUSE_SNAPSHOT", value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+
+    /// Address of the gateway's proxy port [default: 127.0.0.1:8000]
+    #[arg(long, env = "GATEHOUSE_GATEWAY_LISTEN", value_name = "ADDR")]
+    pub gateway_listen: Option<SocketAddr>,
+
+    /// Address of the gateway's admin port (/healthz, /readyz, /config, /metrics) [default: 127.0.0.1:8001]
+    #[arg(long, env = "GATEHOUSE_GATEWAY_ADMIN_LISTEN", value_name = "ADDR")]
+    pub gateway_admin_listen: Option<SocketAddr>,
+
+    /// Redis URL shared by gateway replicas for rate-limit counters; without it they are kept in memory
+    #[arg(long, env = "GATEHOUSE_RATE_LIMIT_STORE", value_name = "URL", hide_env_values = true)]
+    pub rate_limit_store: Option<String>,
+
+    /// When the rate-limit store does not answer: allow requests (open) or refuse them (closed) [default: open]
+    #[arg(long, env = "GATEHOUSE_RATE_LIMIT_FAIL", value_enum)]
+    pub rate_limit_fail: Option<FailModeArg>,
+
+    /// Longest wait for the rate-limit store per request, in milliseconds [default: 50]
+    #[arg(long, env = "GATEHOUSE_RATE_LIMIT_TIMEOUT_MS", value_name = "MS")]
+    pub rate_limit_timeout_ms: Option<u64>,
+
+    /// Leave the consumer label off request metrics (for very many consumers)
+    #[arg(long, env = "GATEHOUSE_NO_CONSUMER_LABELS")]
+    pub no_consumer_labels: bool,
+
+    /// Write one JSON line per request to standard output
+    #[arg(long, env = "GATEHOUSE_ACCESS_LOG")]
+    pub access_log: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailModeArg {
+    Open,
+    Closed,
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use hub::model::user::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use serde::Deserialize;
 
-use crate::cli::{LogFormat, RoleArgs, StoreArgs};
+use crate::cli::{FailModeArg, GatewayArgs, LogFormat, RoleArgs, StoreArgs};
 
 /// The TOML file's shape; every field is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -19,6 +19,73 @@ pub struct FileConfig {
     pub log: Option<String>,
     #[serde(default)]
     pub hub: HubSection,
+    #[serde(default)]
+    pub gateway: GatewaySection,
+}
+
+/// The `[gateway]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySection {
+    pub snapshot: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
+    pub rate_limit_store: Option<String>,
+    pub rate_limit_fail: Option<FailModeArg>,
+    pub rate_limit_timeout_ms: Option<u64>,
+    pub consumer_labels: Option<bool>,
+    pub access_log: Option<bool>,
+}
+
+/// The gateway's configuration from flags, environment and file.
+pub fn gateway_config(
+    args: &GatewayArgs,
+    data_dir: Option<&Path>,
+    file: &FileConfig,
+) -> Result<gateway::config::GatewayConfig, String> {
+    let defaults = gateway::config::GatewayConfig::default();
+    let section = &file.gateway;
+    let rate_limit_store = args
+        .rate_limit_store
+        .clone()
+        .or_else(|| section.rate_limit_store.clone())
+        .filter(|url| !url.is_empty());
+    if let Some(url) = &rate_limit_store
+        && !url.starts_with("redis://")
+        && !url.starts_with("rediss://")
+    {
+        return Err("rate_limit_store must start with redis://".into());
+    }
+    let fail = args
+        .rate_limit_fail
+        .or(section.rate_limit_fail)
+        .unwrap_or(FailModeArg::Open);
+    Ok(gateway::config::GatewayConfig {
+        listen: args.gateway_listen.or(section.listen).unwrap_or(defaults.listen),
+        admin_listen: args
+            .gateway_admin_listen
+            .or(section.admin_listen)
+            .unwrap_or(defaults.admin_listen),
+        data_dir: data_dir
+            .map(Path::to_path_buf)
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or(defaults.data_dir.clone()),
+        snapshot: args.snapshot.clone().or_else(|| section.snapshot.clone()),
+        rate_limit_store,
+        rate_limit_fail: match fail {
+            FailModeArg::Open => gateway::limit::FailMode::Open,
+            FailModeArg::Closed => gateway::limit::FailMode::Closed,
+        },
+        rate_limit_timeout: args
+            .rate_limit_timeout_ms
+            .or(section.rate_limit_timeout_ms)
+            .map_or(defaults.rate_limit_timeout, std::time::Duration::from_millis),
+        telemetry: gateway::telemetry::TelemetrySettings {
+            consumer_labels: !args.no_consumer_labels && section.consumer_labels.unwrap_or(true),
+            access_log: args.access_log || section.access_log.unwrap_or(false),
+        },
+        ..defaults
+    })
 }
 
 /// The `[hub]` table.

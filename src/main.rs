@@ -41,8 +41,24 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime starts");
     let result = match &cli.command {
-        Command::Up(args) | Command::Hub(args) => match config::hub_config(args, &file) {
-            Ok(hub_config) => runtime.block_on(run_hub(hub_config, matches!(cli.command, Command::Up(_)))),
+        Command::Hub(args) => match config::hub_config(args, &file) {
+            Ok(hub_config) => runtime.block_on(run_roles(Some(hub_config), None)),
+            Err(message) => return usage_error(&message),
+        },
+        Command::Up(args) => {
+            let data_dir = args.hub.store.data_dir.as_deref();
+            match (
+                config::hub_config(&args.hub, &file),
+                config::gateway_config(&args.gateway, data_dir, &file),
+            ) {
+                (Ok(hub_config), Ok(gateway_config)) => {
+                    runtime.block_on(run_roles(Some(hub_config), Some(gateway_config)))
+                }
+                (Err(message), _) | (_, Err(message)) => return usage_error(&message),
+            }
+        }
+        Command::Gateway(args) => match config::gateway_config(&args.gateway, args.data_dir.as_deref(), &file) {
+            Ok(gateway_config) => runtime.block_on(run_roles(None, Some(gateway_config))),
             Err(message) => return usage_error(&message),
         },
         Command::Migrate(args) => match config::migrate_config(args, &file) {
@@ -96,27 +112,70 @@ fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the hub (and, for `up`, every other role that exists) until Ctrl-C or SIGTERM.
-async fn run_hub(config: hub::HubConfig, all_roles: bool) -> anyhow::Result<()> {
-    tracing::info!(?config, "starting");
-    let (store, bootstrap) = hub::server::prepare(&config).await?;
-    if let Bootstrap::CreatedAdmin {
-        generated_password: Some(password),
-    } = &bootstrap
-    {
-        // Printed once, on purpose: the first admin's password is needed to get in at all.
-        eprintln!(
-            "\n  Created the first admin. Sign in as `admin` with password: {password}\n  It is not shown again.\n"
-        );
-    }
-    let listener = hub::server::bind(&config).await?;
-    let address = listener.local_addr()?;
-    println!("hub admin API   http://{address}/api/v1");
-    println!("API reference   http://{address}/api/v1/reference");
-    if all_roles {
+/// Starts the roles asked for, prints where each listens, and serves until Ctrl-C or SIGTERM.
+async fn run_roles(
+    hub_config: Option<hub::HubConfig>,
+    gateway_config: Option<gateway::config::GatewayConfig>,
+) -> anyhow::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let shutdown = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let mut servers = tokio::task::JoinSet::new();
+    if let Some(config) = hub_config {
+        tracing::info!(?config, "starting the hub");
+        let (store, bootstrap) = hub::server::prepare(&config).await?;
+        if let Bootstrap::CreatedAdmin {
+            generated_password: Some(password),
+        } = &bootstrap
+        {
+            // Printed once, on purpose: the first admin's password is needed to get in at all.
+            eprintln!(
+                "\n  Created the first admin. Sign in as `admin` with password: {password}\n  It is not shown again.\n"
+            );
+        }
+        let listener = hub::server::bind(&config).await?;
+        let address = listener.local_addr()?;
+        println!("hub admin API   http://{address}/api/v1");
+        println!("API reference   http://{address}/api/v1/reference");
         println!("data directory  {}", config.data_dir.display());
+        let shutdown = shutdown();
+        servers.spawn(async move {
+            hub::server::serve(listener, store, &config, shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        });
     }
-    hub::server::serve(listener, store, &config, shutdown_signal()).await?;
+    if let Some(config) = gateway_config {
+        tracing::info!(?config, "starting the gateway");
+        let started = gateway::start::start(config).await?;
+        println!("gateway         http://{}", started.proxy_address);
+        println!(
+            "gateway admin   http://{}  (/healthz /readyz /config /metrics)",
+            started.admin_address
+        );
+        let shutdown = shutdown();
+        servers.spawn(async move {
+            started.serve(shutdown).await;
+            Ok(())
+        });
+    }
+    tokio::select! {
+        () = shutdown_signal() => {}
+        // A server that stops on its own is a failure: stop the others and say why.
+        Some(ended) = servers.join_next() => {
+            let _ = stop.send(true);
+            ended??;
+            anyhow::bail!("a server stopped unexpectedly");
+        }
+    }
+    let _ = stop.send(true);
+    while let Some(ended) = servers.join_next().await {
+        ended??;
+    }
     tracing::info!("stopped");
     Ok(())
 }

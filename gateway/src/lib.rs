@@ -1,7 +1,26 @@
-//! The data plane library. It owns the rules the hub and the gateway must agree on, so that
-//! both ask the same code; it knows nothing of SQL or HTML.
+//! The data plane library. It owns the snapshot contract (the one document the hub compiles to
+//! and the gateway loads) and the rules the hub and the gateway must agree on (route matching,
+//! access evaluation), so both ask the same code. It knows nothing of SQL or HTML.
 //!
-//! Today it holds route normalisation ([`route`]); the snapshot contract and the request path
-//! arrive with the gateway itself.
+//! A request's path: `server` accepts it, `pipeline` runs route → authenticate → authorize →
+//! rate-limit, `proxy` forwards it, `refusal` words every no, `telemetry` records the outcome.
+//! `runtime` holds the snapshot in force (swapped whole by `source`), compiled by `compiled`.
 
+pub mod access;
+pub mod admin;
+pub mod compiled;
+pub mod config;
+pub mod health;
+pub mod jwt;
+pub mod limit;
+pub mod pipeline;
+pub mod proxy;
+pub mod refusal;
 pub mod route;
+pub mod runtime;
+pub mod server;
+pub mod snapshot;
+pub mod source;
+pub mod start;
+pub mod telemetry;
+pub mod upstream;

@@ -105,3 +105,86 @@ pub fn normalize_path_prefix(prefix: &str) -> Result<String, RouteError> {
 
 #[cfg(test)]
 mod tests;
+
+// === impl RouteTable ===
+
+/// Routes compiled for lookup: hosts by hash, then the longest matching path prefix.
+///
+/// A request's host picks one table (exact host, else `*.` wildcard on its parent domain, else
+/// the any-host table); within it, the longest prefix that ends on a segment boundary wins.
+/// Lookup walks the path's `/` boundaries from the right, one hash probe each, and allocates
+/// nothing.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    exact_hosts: std::collections::HashMap<Box<str>, PrefixTable>,
+    wildcard_hosts: std::collections::HashMap<Box<str>, PrefixTable>,
+    any_host: PrefixTable,
+}
+
+#[derive(Debug, Default)]
+struct PrefixTable {
+    prefixes: std::collections::HashMap<Box<str>, usize>,
+}
+
+/// Where a request was routed: the API's index and how many bytes of the path its prefix took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteMatch {
+    pub api: usize,
+    pub prefix_len: usize,
+}
+
+impl RouteTable {
+    /// Adds a route for API `api`; `Err` holds the index of the API that already has it.
+    pub fn insert(&mut self, key: &RouteKey, api: usize) -> Result<(), usize> {
+        let table = match key.host.as_deref() {
+            None => &mut self.any_host,
+            Some(host) => match host.strip_prefix("*.") {
+                Some(parent) => self.wildcard_hosts.entry(parent.into()).or_default(),
+                None => self.exact_hosts.entry(host.into()).or_default(),
+            },
+        };
+        match table.prefixes.entry(key.path_prefix.as_str().into()) {
+            std::collections::hash_map::Entry::Occupied(taken) => Err(*taken.get()),
+            std::collections::hash_map::Entry::Vacant(free) => {
+                free.insert(api);
+                Ok(())
+            }
+        }
+    }
+
+    /// Finds the API for a host (lower-case, without port) and a path (without query).
+    pub fn find(&self, host: &str, path: &str) -> Option<RouteMatch> {
+        if let Some(found) = self.exact_hosts.get(host).and_then(|table| table.find(path)) {
+            return Some(found);
+        }
+        if let Some((_, parent)) = host.split_once('.')
+            && let Some(found) = self.wildcard_hosts.get(parent).and_then(|table| table.find(path))
+        {
+            return Some(found);
+        }
+        self.any_host.find(path)
+    }
+}
+
+impl PrefixTable {
+    fn find(&self, path: &str) -> Option<RouteMatch> {
+        if self.prefixes.is_empty() {
+            return None;
+        }
+        let mut candidate = path
+            .strip_suffix('/')
+            .filter(|trimmed| !trimmed.is_empty())
+            .unwrap_or(path);
+        loop {
+            if let Some(api) = self.prefixes.get(candidate) {
+                let prefix_len = if candidate == "/" { 0 } else { candidate.len() };
+                return Some(RouteMatch { api: *api, prefix_len });
+            }
+            match candidate.rfind('/') {
+                Some(0) if candidate.len() > 1 => candidate = "/",
+                Some(cut) if cut > 0 => candidate = &candidate[..cut],
+                _ => return None,
+            }
+        }
+    }
+}

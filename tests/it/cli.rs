@@ -12,7 +12,7 @@ const EX_USAGE: i32 = 64;
 fn help_lists_the_roles_and_their_environment_variables() {
     let help = run_to_exit(gatehouse().arg("--help"));
     assert!(help.status.success(), "{help:?}");
-    for command in ["up", "hub", "migrate"] {
+    for command in ["up", "hub", "gateway", "migrate"] {
         assert!(
             help.stdout
                 .lines()
@@ -202,7 +202,7 @@ async fn json_log_format_writes_one_json_object_per_line() {
         .iter()
         .filter_map(|event| event["fields"]["message"].as_str())
         .collect();
-    assert!(messages.contains(&"starting"), "{messages:?}");
+    assert!(messages.contains(&"starting the hub"), "{messages:?}");
     assert!(messages.contains(&"stopped"), "{messages:?}");
     assert!(
         !stopped.stderr.contains(ADMIN_PASSWORD),

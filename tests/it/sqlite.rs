@@ -134,7 +134,7 @@ async fn reference_page_loads_swagger_ui_served_by_the_binary() {
 }
 
 #[tokio::test]
-async fn up_serves_the_hub_and_prints_its_data_directory() {
+async fn up_serves_the_hub_and_the_gateway_and_prints_its_data_directory() {
     let data_dir = TempDir::new();
     let mut command = gatehouse();
     command
@@ -142,8 +142,24 @@ async fn up_serves_the_hub_and_prints_its_data_directory() {
         .arg("--data-dir")
         .arg(data_dir.path())
         .args(["--hub-listen", "127.0.0.1:0"])
+        .args([
+            "--gateway-listen",
+            "127.0.0.1:0",
+            "--gateway-admin-listen",
+            "127.0.0.1:0",
+        ])
         .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
     let mut hub = Hub::start(command);
+    let gateway_admin = hub.wait_for_stdout_line(|line| line.starts_with("gateway admin"));
+    let gateway_admin = gateway_admin
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let health = reqwest::get(format!("{gateway_admin}/healthz"))
+        .await
+        .expect("GET the gateway's /healthz");
+    assert_eq!(health.status(), 200, "the gateway runs in the same process");
     let line = hub.wait_for_stdout_line(|line| line.starts_with("data directory"));
     assert!(line.ends_with(&data_dir.path().display().to_string()), "{line}");
     let response = reqwest::get(hub.url("/readyz")).await.expect("GET /readyz");

@@ -110,7 +110,19 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the command and waits until it prints `hub admin API   http://…/api/v1`.
-    pub fn start(mut command: Command) -> Hub {
+    pub fn start(command: Command) -> Hub {
+        let mut hub = Hub::start_role(command, "hub admin API");
+        hub.origin = hub
+            .origin
+            .strip_suffix("/api/v1")
+            .unwrap_or_else(|| panic!("admin API URL ends with /api/v1: {:?}", hub.origin))
+            .to_owned();
+        hub
+    }
+
+    /// Starts any role and waits for the stdout line that starts with `prefix`; `origin` is the
+    /// first URL on that line (`gateway         http://…`).
+    pub fn start_role(mut command: Command, prefix: &str) -> Hub {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -118,20 +130,20 @@ impl Hub {
             .expect("gatehouse binary starts");
         let stdout = Captured::new(child.stdout.take().expect("stdout is piped"));
         let stderr = Captured::new(child.stderr.take().expect("stderr is piped"));
-        let mut hub = Hub {
+        let mut process = Hub {
             child,
             stdout: Some(stdout),
             stderr: Some(stderr),
             origin: String::new(),
             client: reqwest::Client::new(),
         };
-        let line = hub.wait_for_stdout_line(|line| line.starts_with("hub admin API"));
-        let admin_api = line.split_whitespace().last().expect("the line ends with a URL");
-        hub.origin = admin_api
-            .strip_suffix("/api/v1")
-            .unwrap_or_else(|| panic!("admin API URL ends with /api/v1: {line:?}"))
-            .to_owned();
-        hub
+        let line = process.wait_for_stdout_line(|line| line.starts_with(prefix));
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .expect("the line names a URL");
+        process.origin = url.to_owned();
+        process
     }
 
     pub fn url(&self, path: &str) -> String {

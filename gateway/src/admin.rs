@@ -1,0 +1,93 @@
+//! The admin port: liveness, readiness (a snapshot is loaded), the running snapshot with
+//! secrets redacted (`/config`), and Prometheus metrics. Never exposed with the proxy port.
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+
+use crate::runtime::Runtime;
+
+/// Answers one admin request.
+pub fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes>> {
+    match request.uri().path() {
+        "/healthz" => json(StatusCode::OK, serde_json::json!({ "status": "ok" })),
+        "/readyz" if runtime.is_ready() => {
+            let loaded = runtime.current();
+            json(
+                StatusCode::OK,
+                serde_json::json!({ "status": "ready", "revision": loaded.compiled.revision }),
+            )
+        }
+        "/readyz" => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "status": "no snapshot loaded yet" }),
+        ),
+        "/config" => json(StatusCode::OK, redacted_config(runtime)),
+        "/metrics" => {
+            let mut text = runtime.telemetry.metrics.encode(runtime.limiter.store_failures());
+            append_target_health(runtime, &mut text);
+            let mut response = Response::new(Full::new(Bytes::from(text)));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            );
+            response
+        }
+        _ => json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({ "status": "no such admin endpoint" }),
+        ),
+    }
+}
+
+/// The snapshot in force, as loaded, with key hashes cut to a prefix: enough to tell keys
+/// apart, not enough to look one up.
+fn redacted_config(runtime: &Runtime) -> serde_json::Value {
+    let loaded = runtime.current();
+    let mut document = serde_json::to_value(loaded.compiled.source.as_ref()).unwrap_or_default();
+    if let Some(consumers) = document
+        .get_mut("consumers")
+        .and_then(|consumers| consumers.as_array_mut())
+    {
+        for consumer in consumers {
+            if let Some(hash) = consumer.get_mut("key_hash") {
+                let prefix: String = hash.as_str().unwrap_or("").chars().take(8).collect();
+                *hash = serde_json::Value::String(format!("{prefix}… (redacted)"));
+            }
+        }
+    }
+    document
+}
+
+fn append_target_health(runtime: &Runtime, text: &mut String) {
+    let loaded = runtime.current();
+    let now = crate::proxy::now_ms();
+    let mut lines = String::from(
+        "# HELP gatehouse_upstream_target_up 1 when an upstream target takes traffic.\n# TYPE gatehouse_upstream_target_up gauge\n",
+    );
+    for api in &loaded.compiled.apis {
+        let upstreams =
+            std::iter::once(&api.upstream).chain(api.versions.iter().filter_map(|version| version.upstream.as_ref()));
+        for upstream in upstreams {
+            for target in upstream.targets.iter() {
+                let up = u8::from(target.is_available(now));
+                lines.push_str(&format!(
+                    "gatehouse_upstream_target_up{{api=\"{}\",target=\"{}\"}} {up}\n",
+                    api.name, target.url
+                ));
+            }
+        }
+    }
+    let eof = text.rfind("# EOF").unwrap_or(text.len());
+    text.insert_str(eof, &lines);
+}
+
+fn json(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}

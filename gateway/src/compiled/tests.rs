@@ -1,0 +1,127 @@
+use super::*;
+use crate::access::{AccessRequest, Decision, MethodSet, evaluate};
+
+const SNAPSHOT: &str = r#"{
+  "format": 1, "revision": 3,
+  "apis": [
+    { "name": "pets", "path_prefix": "/pets", "upstream": { "targets": [{ "url": "http://127.0.0.1:9000" }] },
+      "versions": [
+        { "name": "v1", "status": "published", "selector": { "kind": "path", "segment": "v1" },
+          "operations": [{ "id": "getPet", "method": "GET", "path": "/{id}" }, { "id": "mine", "method": "GET", "path": "/mine" }] },
+        { "name": "v2", "status": "published", "selector": { "kind": "header", "name": "api-version", "value": "2" } },
+        { "name": "v3", "status": "deprecated" }
+      ] },
+    { "name": "hr", "host": "hr.example.com", "path_prefix": "/", "upstream": { "targets": [{ "url": "http://127.0.0.1:9001/base/" }] } }
+  ],
+  "plans": [{ "name": "gold", "rate_limit": { "requests": 10, "window_seconds": 1 } }],
+  "consumers": [{ "key_hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8", "key_id": "k1", "user": "alice", "application": "app", "groups": ["staff"] }],
+  "access_rules": [{ "policy": "staff-pets", "groups": ["staff"], "api": "pets", "versions": ["v1"], "methods": ["GET"], "operations": ["mine"], "plan": "gold" }]
+}"#;
+
+fn compiled() -> CompiledSnapshot {
+    CompiledSnapshot::compile(Snapshot::parse(SNAPSHOT.as_bytes()).unwrap(), None).unwrap()
+}
+
+fn errors(json: &str) -> Vec<String> {
+    let snapshot = Snapshot::parse(json.as_bytes()).unwrap();
+    let errors = CompiledSnapshot::compile(snapshot, None).expect_err("refused");
+    errors.0.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn versions_are_selected_by_path_header_then_default() {
+    let snapshot = compiled();
+    let pets = &snapshot.apis[0];
+    let mut headers = http::HeaderMap::new();
+    assert_eq!(
+        pets.select_version("/v1/12", &headers, None),
+        VersionChoice::Version {
+            index: 0,
+            segment_len: 3
+        }
+    );
+    assert_eq!(
+        pets.select_version("", &headers, None),
+        VersionChoice::Version {
+            index: 2,
+            segment_len: 0
+        }
+    );
+    headers.insert("api-version", "2".parse().unwrap());
+    assert_eq!(
+        pets.select_version("/12", &headers, None),
+        VersionChoice::Version {
+            index: 1,
+            segment_len: 0
+        }
+    );
+    assert_eq!(
+        snapshot.apis[1].select_version("/x", &headers, None),
+        VersionChoice::Unversioned
+    );
+    assert_eq!(snapshot.apis[1].upstream.targets[0].base_path.as_ref(), "/base");
+}
+
+#[test]
+fn operations_match_literal_paths_before_templates() {
+    let snapshot = compiled();
+    let v1 = &snapshot.apis[0].versions[0];
+    let get = MethodSet::bit("GET");
+    assert_eq!(v1.operation(get, "/mine").map(|operation| &*operation.id), Some("mine"));
+    assert_eq!(v1.operation(get, "/12").map(|operation| &*operation.id), Some("getPet"));
+    assert!(v1.operation(get, "/12/toys").is_none());
+    assert!(v1.operation(MethodSet::bit("POST"), "/12").is_none());
+}
+
+#[test]
+fn keys_and_rules_resolve_to_groups_and_plans() {
+    let snapshot = compiled();
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(
+        "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+        &mut hash,
+    )
+    .unwrap();
+    let alice = snapshot.consumers.get(&hash).expect("alice's key");
+    assert_eq!(&*alice.user, "alice");
+    let request = AccessRequest {
+        groups: &alice.groups,
+        version: Some(0),
+        method: MethodSet::bit("GET"),
+        operation: Some("mine"),
+    };
+    assert_eq!(
+        evaluate(&snapshot.apis[0].rules, &request),
+        Decision::Allowed { rule: 0, plan: 0 }
+    );
+    assert_eq!(snapshot.group_ids(["staff", "nobody"]), alice.groups.to_vec());
+}
+
+#[test]
+fn every_problem_is_reported_with_its_field() {
+    let broken = SNAPSHOT
+        .replace(
+            r#""path_prefix": "/", "upstream": { "targets": [{ "url": "http://127.0.0.1:9001/base/" }] }"#,
+            r#""path_prefix": "/", "upstream": { "targets": [{ "url": "https://x" }] }"#,
+        )
+        .replace(r#""versions": ["v1"]"#, r#""versions": ["v9"]"#)
+        .replace(r#""plan": "gold""#, r#""plan": "lead""#)
+        .replace(r#""key_hash": "5e88"#, r#""key_hash": "zz88"#);
+    assert_eq!(
+        errors(&broken),
+        [
+            "apis[1].upstream.targets[0].url: must be http:// (TLS to upstreams is not supported yet)",
+            "access_rules[0].versions[0]: API `pets` has no version `v9`",
+            "access_rules[0].plan: unknown plan `lead`",
+            "consumers[0].key_hash: must be 64 hex digits (SHA-256)",
+        ]
+    );
+    let collision = SNAPSHOT.replace(
+        r#""host": "hr.example.com", "path_prefix": "/""#,
+        r#""path_prefix": "/pets/""#,
+    );
+    assert_eq!(
+        errors(&collision),
+        ["apis[1].path_prefix: route `*/pets` is already claimed by API `pets`"]
+    );
+}

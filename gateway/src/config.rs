@@ -1,0 +1,76 @@
+//! The gateway role's configuration: one typed struct, filled by the binary from flags,
+//! `GATEHOUSE_*` environment variables and the configuration file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::limit::FailMode;
+use crate::telemetry::TelemetrySettings;
+
+/// Everything a gateway needs to start.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// Where proxied traffic arrives.
+    pub listen: SocketAddr,
+    /// Where `/healthz`, `/readyz`, `/config` and `/metrics` answer; keep it private.
+    pub admin_listen: SocketAddr,
+    /// Where the last good snapshot is kept.
+    pub data_dir: PathBuf,
+    /// A snapshot file to enforce, reloaded when it changes (a standalone gateway).
+    pub snapshot: Option<PathBuf>,
+    /// How often the snapshot file is checked for changes.
+    pub reload_interval: Duration,
+    /// `redis://…` to share rate-limit counters between replicas; absent keeps them in memory.
+    pub rate_limit_store: Option<String>,
+    /// What to do when the shared rate-limit store does not answer.
+    pub rate_limit_fail: FailMode,
+    /// Longest wait for the shared rate-limit store, per request.
+    pub rate_limit_timeout: Duration,
+    pub telemetry: TelemetrySettings,
+}
+
+/// Default proxy address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
+/// Default admin address.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8001";
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            admin_listen: DEFAULT_ADMIN_LISTEN.parse().expect("valid default address"),
+            data_dir: PathBuf::from("data"),
+            snapshot: None,
+            reload_interval: Duration::from_secs(1),
+            rate_limit_store: None,
+            rate_limit_fail: FailMode::Open,
+            rate_limit_timeout: Duration::from_millis(50),
+            telemetry: TelemetrySettings::default(),
+        }
+    }
+}
+
+// Written by hand so that a password in the Redis URL never reaches a log line.
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let store = self
+            .rate_limit_store
+            .as_deref()
+            .map(|url| match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+                _ => url.to_owned(),
+            });
+        f.debug_struct("GatewayConfig")
+            .field("listen", &self.listen)
+            .field("admin_listen", &self.admin_listen)
+            .field("data_dir", &self.data_dir)
+            .field("snapshot", &self.snapshot)
+            .field("reload_interval", &self.reload_interval)
+            .field("rate_limit_store", &store)
+            .field("rate_limit_fail", &self.rate_limit_fail)
+            .field("rate_limit_timeout", &self.rate_limit_timeout)
+            .field("telemetry", &self.telemetry)
+            .finish()
+    }
+}

@@ -1,0 +1,73 @@
+//! Step 3, authorize: the caller's groups must hold an access rule for this API (and version)
+//! that allows this method (and operation, where rules name operations). The rule itself is
+//! `access::evaluate`; this step gathers its inputs and words the refusal.
+
+use http::Request;
+use hyper::body::Incoming;
+
+use super::{Caller, Routed};
+use crate::access::{AccessRequest, Decision, Denial, MethodSet, evaluate};
+use crate::compiled::{CompiledApi, CompiledSnapshot};
+use crate::refusal::Refusal;
+
+/// The rule that allowed a request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Grant {
+    pub plan: usize,
+}
+
+pub(super) fn authorize(
+    snapshot: &CompiledSnapshot,
+    api: &CompiledApi,
+    routed: &Routed,
+    caller: &Caller,
+    request: &Request<Incoming>,
+) -> Result<Grant, Refusal> {
+    let method = MethodSet::bit(request.method().as_str());
+    let version = routed.version.map(|index| &api.versions[index]);
+    let operation = match version {
+        Some(version) if api.names_operations => {
+            let rest = &request.uri().path()[routed.prefix_len + routed.segment_len..];
+            version
+                .operation(method, if rest.is_empty() { "/" } else { rest })
+                .map(|operation| &*operation.id)
+        }
+        _ => None,
+    };
+    let access = AccessRequest {
+        groups: &caller.groups,
+        version: routed.version,
+        method,
+        operation,
+    };
+    match evaluate(&api.rules, &access) {
+        Decision::Allowed { plan, .. } => Ok(Grant { plan }),
+        Decision::Denied(denial) => {
+            let groups: Vec<&str> = caller
+                .groups
+                .iter()
+                .map(|id| &*snapshot.group_names[*id as usize])
+                .collect();
+            let who = match groups.as_slice() {
+                [] => format!("user `{}` (in no group known here)", caller.user),
+                [one] => format!("group `{one}`"),
+                many => format!("groups `{}`", many.join("`, `")),
+            };
+            let target = match version {
+                Some(version) => format!("{} {}", api.name, version.name),
+                None => api.name.to_string(),
+            };
+            let method = request.method();
+            let detail = match denial {
+                Denial::NoGrant => format!("no access policy grants API `{}` to {who}", api.name),
+                Denial::VersionNotGranted => format!("{who} may not use {target}"),
+                Denial::MethodNotGranted => format!("{who} may not {method} on {target}"),
+                Denial::OperationNotGranted => match operation {
+                    Some(operation) => format!("{who} may not call operation `{operation}` on {target}"),
+                    None => format!("{who} may only call named operations on {target}, and this request matches none"),
+                },
+            };
+            Err(Refusal::AccessDenied { detail })
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The request path, in order: route → authenticate → authorize → rate-limit → proxy.
+//! Each step is a function over the per-request context that reads what earlier steps left and
+//! returns a [`Refusal`] to stop. `docs/GATEWAY.md` draws the phases and their failure edges.
+
+mod authenticate;
+mod authorize;
+mod rate_limit;
+mod routing;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderMap, HeaderValue, Request, Response};
+use hyper::body::Incoming;
+
+pub use authenticate::Caller;
+pub use routing::Routed;
+
+use crate::proxy;
+use crate::refusal::{Refusal, ResponseBody};
+use crate::runtime::{Loaded, Runtime};
+use crate::telemetry::Outcome;
+
+/// The client at the other end of a connection, worked out once per connection.
+#[derive(Debug)]
+pub struct Peer {
+    pub address: SocketAddr,
+    /// The address as a header value, for `X-Forwarded-For`.
+    pub ip: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(address: SocketAddr) -> Peer {
+        let ip = HeaderValue::try_from(address.ip().to_string()).expect("an IP address is a valid header value");
+        Peer { address, ip }
+    }
+}
+
+/// What the steps learn about a request, for the later steps, the metrics and the access log.
+#[derive(Debug, Default)]
+pub struct RequestContext {
+    pub request_id: Option<HeaderValue>,
+    pub routed: Option<Routed>,
+    pub caller: Option<Caller>,
+    /// Time spent waiting for the upstream's response headers.
+    pub upstream_time: Option<std::time::Duration>,
+    pub refusal: Option<&'static str>,
+}
+
+/// Handles one request on the snapshot current when it arrived; a swap meanwhile does not
+/// affect it.
+pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer: Arc<Peer>) -> Response<ResponseBody> {
+    let started = Instant::now();
+    let loaded = runtime.current();
+    let mut context = RequestContext {
+        request_id: Some(runtime.request_id(request.headers())),
+        ..Default::default()
+    };
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let response = match steps(&runtime, &loaded, &mut request, &mut context).await {
+        Ok(limit_headers) => proxy::forward(&loaded, request, &peer, limit_headers, &mut context).await,
+        Err(refusal) => Err(refusal),
+    };
+    let mut response = response.unwrap_or_else(|refusal| {
+        context.refusal = Some(refusal.rule());
+        let request_id = context.request_id.as_ref().and_then(|id| id.to_str().ok());
+        refusal.into_response(request_id)
+    });
+    if let Some(request_id) = &context.request_id {
+        response.headers_mut().insert(proxy::REQUEST_ID, request_id.clone());
+    }
+    let outcome = Outcome {
+        loaded: &loaded,
+        context: &context,
+        method: &method,
+        path: uri.path(),
+        status: response.status(),
+        started,
+    };
+    runtime.telemetry.record(&outcome);
+    response
+}
+
+/// The enforcement steps before proxying; each reads what the earlier ones left in `context`.
+/// Returns the rate-limit headers the response will carry.
+async fn steps(
+    runtime: &Runtime,
+    loaded: &Loaded,
+    request: &mut Request<Incoming>,
+    context: &mut RequestContext,
+) -> Result<HeaderMap, Refusal> {
+    // Route: host and longest path prefix, then the version by its selector.
+    let routed = routing::route(&loaded.compiled, request)?;
+    let api = &loaded.compiled.apis[routed.api];
+    context.routed = Some(routed);
+    // Authenticate: an API key (by hash) or a JWT from a trusted issuer.
+    let caller = authenticate::authenticate(loaded, api, request).await?;
+    // Authorize: the caller's groups must hold a rule for this API, version, method and operation.
+    let grant = authorize::authorize(&loaded.compiled, api, &routed, &caller, request)?;
+    let caller = context.caller.insert(caller);
+    // Rate-limit: the plan of the rule that granted access, per consumer or application.
+    rate_limit::check(runtime, loaded, grant.plan, caller).await
+}

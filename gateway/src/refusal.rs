@@ -1,0 +1,187 @@
+//! Refusals: every way the gateway says no, as a typed value that names its rule. It becomes a
+//! response in one place ([`Refusal::into_response`]): RFC 9457 problem+json with the rule, a
+//! `WWW-Authenticate` challenge on 401, rate-limit headers on 429.
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::{HeaderMap, Response, StatusCode};
+use http_body_util::{Either, Full};
+use serde::Serialize;
+
+/// A response body: streamed from the upstream, or written by the gateway.
+pub type ResponseBody = Either<crate::upstream::PooledBody, Full<Bytes>>;
+
+/// Where a failure came from; it decides the status family and the metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The request broke a rule: 4xx.
+    Client,
+    /// The upstream failed or was too slow: 502/504.
+    Upstream,
+    /// The gateway itself could not decide: 503.
+    Internal,
+}
+
+/// Why the gateway refused a request.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The path has dot segments or is not a path.
+    PathMalformed,
+    /// No API claims this host and path.
+    RouteNotFound,
+    /// The API has versions and the request selected none.
+    VersionNotFound { api: String, hint: String },
+    /// The selected version is retired.
+    VersionRetired { api: String, version: String },
+    /// No credentials the API accepts.
+    CredentialsMissing { api: String, challenge: HeaderValue },
+    /// An API key that matches no consumer.
+    ApiKeyUnknown { challenge: HeaderValue },
+    /// An API key past its expiry.
+    ApiKeyExpired { key_id: String, challenge: HeaderValue },
+    /// A JWT that failed verification; `rule` and `reason` say which check.
+    JwtRejected {
+        rule: &'static str,
+        reason: String,
+        challenge: HeaderValue,
+    },
+    /// The issuer's keys cannot be fetched, so no token of it can be checked.
+    JwksUnavailable,
+    /// No access rule allows the request; `detail` names the groups, API, version and method.
+    AccessDenied { detail: String },
+    /// The plan's rate limit is spent.
+    RateLimited { plan: String, headers: HeaderMap },
+    /// The plan's quota is spent.
+    QuotaExceeded { plan: String, headers: HeaderMap },
+    /// The shared rate-limit store is away and the gateway fails closed.
+    LimiterUnavailable,
+    /// No target could be reached, or the upstream answered with a broken response.
+    UpstreamUnavailable { api: String },
+    /// The upstream did not answer in time.
+    UpstreamTimeout { api: String },
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    type_: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    /// The rule that refused, as in the `gatehouse_refusals_total` metric.
+    rule: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+impl Refusal {
+    /// The rule's stable name: the problem's `rule`, and the metric's `reason` label.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Refusal::PathMalformed => "path_malformed",
+            Refusal::RouteNotFound => "route_not_found",
+            Refusal::VersionNotFound { .. } => "version_not_found",
+            Refusal::VersionRetired { .. } => "version_retired",
+            Refusal::CredentialsMissing { .. } => "credentials_missing",
+            Refusal::ApiKeyUnknown { .. } => "api_key_unknown",
+            Refusal::ApiKeyExpired { .. } => "api_key_expired",
+            Refusal::JwtRejected { rule, .. } => rule,
+            Refusal::JwksUnavailable => "jwt_jwks_unavailable",
+            Refusal::AccessDenied { .. } => "access_denied",
+            Refusal::RateLimited { .. } => "rate_limited",
+            Refusal::QuotaExceeded { .. } => "quota_exceeded",
+            Refusal::LimiterUnavailable => "rate_limit_store_unavailable",
+            Refusal::UpstreamUnavailable { .. } => "upstream_unavailable",
+            Refusal::UpstreamTimeout { .. } => "upstream_timeout",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::PathMalformed => StatusCode::BAD_REQUEST,
+            Refusal::RouteNotFound | Refusal::VersionNotFound { .. } => StatusCode::NOT_FOUND,
+            Refusal::VersionRetired { .. } => StatusCode::GONE,
+            Refusal::CredentialsMissing { .. }
+            | Refusal::ApiKeyUnknown { .. }
+            | Refusal::ApiKeyExpired { .. }
+            | Refusal::JwtRejected { .. } => StatusCode::UNAUTHORIZED,
+            Refusal::AccessDenied { .. } => StatusCode::FORBIDDEN,
+            Refusal::RateLimited { .. } | Refusal::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::LimiterUnavailable | Refusal::JwksUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            Refusal::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    pub fn source(&self) -> Source {
+        match self {
+            Refusal::UpstreamUnavailable { .. } | Refusal::UpstreamTimeout { .. } => Source::Upstream,
+            Refusal::LimiterUnavailable | Refusal::JwksUnavailable => Source::Internal,
+            _ => Source::Client,
+        }
+    }
+
+    /// What happened, in a sentence for the caller.
+    pub fn detail(&self) -> String {
+        match self {
+            Refusal::PathMalformed => "the request path is malformed or has `.` or `..` segments".into(),
+            Refusal::RouteNotFound => "no API is served at this host and path".into(),
+            Refusal::VersionNotFound { api, hint } => {
+                format!("API `{api}` has no version for this request; select one with {hint}")
+            }
+            Refusal::VersionRetired { api, version } => format!("version `{version}` of API `{api}` is retired"),
+            Refusal::CredentialsMissing { api, .. } => format!("API `{api}` needs an API key or a bearer token"),
+            Refusal::ApiKeyUnknown { .. } => "the API key is not known (revoked, or never issued)".into(),
+            Refusal::ApiKeyExpired { key_id, .. } => format!("the API key `{key_id}` has expired"),
+            Refusal::JwtRejected { reason, .. } => format!("the bearer token was refused: {reason}"),
+            Refusal::JwksUnavailable => "the token issuer's keys cannot be fetched right now; try again shortly".into(),
+            Refusal::AccessDenied { detail } => detail.clone(),
+            Refusal::RateLimited { plan, .. } => {
+                format!("the rate limit of plan `{plan}` is spent; retry after the Retry-After delay")
+            }
+            Refusal::QuotaExceeded { plan, .. } => format!("the quota of plan `{plan}` is spent for this period"),
+            Refusal::LimiterUnavailable => "the rate-limit store is unavailable and this gateway fails closed".into(),
+            Refusal::UpstreamUnavailable { api } => format!("the upstream of API `{api}` could not be reached"),
+            Refusal::UpstreamTimeout { api } => format!("the upstream of API `{api}` did not answer in time"),
+        }
+    }
+
+    /// The problem+json response, with the headers the refusal carries.
+    pub fn into_response(self, request_id: Option<&str>) -> Response<ResponseBody> {
+        let status = self.status();
+        let problem = Problem {
+            type_: format!("urn:gatehouse:gateway:{}", self.rule()),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+            rule: self.rule(),
+            request_id,
+        };
+        let body = serde_json::to_vec(&problem).expect("a problem always serialises");
+        let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        match self {
+            Refusal::CredentialsMissing { challenge, .. }
+            | Refusal::ApiKeyUnknown { challenge }
+            | Refusal::ApiKeyExpired { challenge, .. }
+            | Refusal::JwtRejected { challenge, .. } => {
+                headers.insert(WWW_AUTHENTICATE, challenge);
+            }
+            Refusal::RateLimited {
+                headers: limit_headers, ..
+            }
+            | Refusal::QuotaExceeded {
+                headers: limit_headers, ..
+            } => {
+                headers.extend(limit_headers);
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+//! The running gateway: the snapshot being enforced (swapped atomically, whole or not at all)
+//! and what outlives snapshots: connection pools, the rate limiter, JWKS keys, telemetry.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use http::{HeaderMap, HeaderValue};
+
+use crate::compiled::{CompileErrors, CompiledSnapshot};
+use crate::jwt::{JwksCache, JwtVerifier};
+use crate::limit::{Limiter, PlanLimits};
+use crate::snapshot::{QuotaPeriodSpec, Snapshot};
+use crate::telemetry::{Telemetry, TelemetrySettings};
+use crate::upstream::PoolCache;
+
+/// A compiled snapshot with what is built for it when it loads.
+pub struct Loaded {
+    pub compiled: CompiledSnapshot,
+    pub jwt: JwtVerifier,
+    /// Indexed like `compiled.plans`.
+    pub plan_limits: Vec<PlanLimits>,
+    /// Active health checks of this snapshot's upstreams; they stop when it is dropped.
+    _health_checks: crate::health::HealthChecks,
+}
+
+/// Why a snapshot was not applied; the running one stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Invalid(#[from] CompileErrors),
+}
+
+/// The gateway's state shared by every connection.
+pub struct Runtime {
+    current: ArcSwap<Loaded>,
+    pools: PoolCache,
+    pub limiter: Limiter,
+    jwks: JwksCache,
+    pub telemetry: Telemetry,
+    /// Whether a snapshot from a source (not the empty start) is in force.
+    ready: AtomicBool,
+}
+
+impl Runtime {
+    /// A gateway enforcing the empty snapshot (every request 404) until one is applied.
+    pub fn new(limiter: Limiter, telemetry: TelemetrySettings) -> Arc<Runtime> {
+        let pools = PoolCache::default();
+        let jwks = JwksCache::default();
+        let empty = build(Snapshot::empty(), &pools, &jwks).expect("the empty snapshot compiles");
+        Arc::new(Runtime {
+            current: ArcSwap::from_pointee(empty),
+            pools,
+            limiter,
+            jwks,
+            telemetry: Telemetry::new(telemetry),
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// The snapshot in force; a request holds it until it finishes.
+    pub fn current(&self) -> Arc<Loaded> {
+        self.current.load_full()
+    }
+
+    /// Whether a snapshot has been applied.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Compiles a snapshot and swaps it in. Requests in flight finish on the one they began
+    /// with. An invalid snapshot changes nothing.
+    pub fn apply(&self, snapshot: Snapshot) -> Result<Duration, ApplyError> {
+        let started = Instant::now();
+        let revision = snapshot.revision;
+        let loaded = build(snapshot, &self.pools, &self.jwks).inspect_err(|_| {
+            self.telemetry.metrics.snapshot_rejected.inc();
+        })?;
+        self.current.store(Arc::new(loaded));
+        self.ready.store(true, Ordering::Release);
+        let took = started.elapsed();
+        self.telemetry.metrics.snapshot_loaded(revision, took);
+        Ok(took)
+    }
+
+    /// A request id: the client's when it sent a sane one, otherwise a new one.
+    pub fn request_id(&self, headers: &HeaderMap) -> HeaderValue {
+        if let Some(given) = headers.get(crate::proxy::REQUEST_ID)
+            && given.len() <= 128
+            && given.as_bytes().iter().all(|b| b.is_ascii_graphic())
+        {
+            return given.clone();
+        }
+        new_request_id()
+    }
+}
+
+fn build(snapshot: Snapshot, pools: &PoolCache, jwks: &JwksCache) -> Result<Loaded, CompileErrors> {
+    let compiled = CompiledSnapshot::compile(snapshot, Some(pools))?;
+    let plan_limits = compiled.plans.iter().map(plan_limits).collect();
+    // The issuers were checked when compiling; a failure here would be a bug in that check.
+    let jwt = JwtVerifier::new(&compiled.jwt_issuers, jwks).map_err(|errors| {
+        let errors = errors.into_iter().map(|error| crate::compiled::CompileError {
+            field: "jwt_issuers".into(),
+            message: error.to_string(),
+        });
+        CompileErrors(errors.collect())
+    })?;
+    let health_checks = crate::health::HealthChecks::start(&compiled);
+    Ok(Loaded {
+        compiled,
+        jwt,
+        plan_limits,
+        _health_checks: health_checks,
+    })
+}
+
+fn plan_limits(plan: &crate::snapshot::PlanSpec) -> PlanLimits {
+    let rate = plan.rate_limit.map(|rate| crate::limit::RateLimit {
+        requests: rate.requests,
+        window: Duration::from_secs(rate.window_seconds),
+    });
+    let quota = plan.quota.map(|quota| crate::limit::QuotaLimit {
+        requests: quota.requests,
+        period: match quota.period {
+            QuotaPeriodSpec::Day => crate::limit::QuotaPeriod::Day,
+            QuotaPeriodSpec::Month => crate::limit::QuotaPeriod::Month,
+        },
+    });
+    PlanLimits::new(plan.name.as_str(), rate, quota).expect("plan limits were checked when compiling")
+}
+
+thread_local! {
+    static REQUEST_COUNTER: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// `<random per-thread prefix>-<counter>`: unique without a shared counter.
+fn new_request_id() -> HeaderValue {
+    let (prefix, count) = REQUEST_COUNTER.with(|cell| {
+        let (mut prefix, count) = cell.get();
+        if prefix == 0 {
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64);
+            prefix = nanos ^ (std::thread::current().id().as_u64_hash() << 32);
+        }
+        cell.set((prefix, count + 1));
+        (prefix, count + 1)
+    });
+    HeaderValue::try_from(format!("{prefix:016x}-{count:x}")).expect("hex is a valid header value")
+}
+
+trait ThreadIdHash {
+    fn as_u64_hash(&self) -> u64;
+}
+
+impl ThreadIdHash for std::thread::ThreadId {
+    fn as_u64_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
+}

@@ -1,0 +1,9 @@
+//! The gateway as deployed: real listeners, real upstream servers on loopback, real clients.
+
+mod support;
+mod upstream;
+
+mod enforcement;
+mod jwt;
+mod proxying;
+mod snapshots;
