@@ -5,7 +5,9 @@
 //! (operations over plain types) → `store` (SQL) and `model` (types and their validation).
 //! No handler runs SQL; no domain function sees HTTP.
 
+pub mod compiler;
 pub mod config;
+pub mod distribution;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -61,9 +61,20 @@ pub async fn serve(
     config: &HubConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let revisions = crate::distribution::RevisionFeed::default();
+    // Revisions published by other replicas reach this one's gateways through the store.
+    let watcher = revisions.watch_store(store.clone());
     let state = AppState {
         store,
         max_body_bytes: config.max_body_bytes,
+        revisions: revisions.clone(),
     };
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let shutdown = async move {
+        shutdown.await;
+        // Open gateway streams never end on their own: end them so shutdown can finish.
+        revisions.close();
+    };
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    watcher.abort();
+    served
 }

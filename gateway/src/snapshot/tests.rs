@@ -40,6 +40,12 @@ fn the_content_hash_is_checked() {
     let parsed = Snapshot::parse(json.as_bytes()).unwrap();
     assert_eq!(parsed.revision, 4);
     assert_eq!(parsed.content_hash, content_hash(&snapshot));
-    let tampered = json.replace("\"revision\": 4", "\"revision\": 5");
-    assert!(parse_error(&tampered).starts_with("content_hash:"));
+    let renumbered = json.replace("\"revision\": 4", "\"revision\": 5");
+    assert_eq!(
+        Snapshot::parse(renumbered.as_bytes()).unwrap().revision,
+        5,
+        "the hash covers content, not the number"
+    );
+    let tampered = json.replace("\"plans\": []", "\"plans\": [{\"name\": \"free\"}]");
+    assert!(parse_error(&tampered).starts_with("content_hash:"), "{tampered}");
 }

@@ -8,7 +8,8 @@ use super::objects::{detach_in, remove_in};
 use crate::error::HubError;
 use crate::identity::Actor;
 use crate::model::{
-    AccessPolicy, AdminToken, Api, ApiKey, ApiVersion, Application, Gateway, Group, Kind, ObjectRef, Plan, User,
+    AccessPolicy, AdminToken, Api, ApiKey, ApiVersion, Application, Gateway, GatewayToken, Group, Kind, ObjectRef,
+    Plan, User,
 };
 use crate::store::Tx;
 
@@ -54,6 +55,10 @@ macro_rules! with_kind {
             }
             AdminToken::KIND => {
                 type $K = AdminToken;
+                $body
+            }
+            GatewayToken::KIND => {
+                type $K = GatewayToken;
                 $body
             }
             _ => $fallback,

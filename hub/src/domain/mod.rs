@@ -5,6 +5,8 @@ pub mod admin_tokens;
 pub mod api_keys;
 pub mod audit;
 pub mod bootstrap;
+pub mod fleet;
 mod kinds;
 pub mod objects;
+pub mod publish;
 pub mod revisions;

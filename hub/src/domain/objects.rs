@@ -344,3 +344,20 @@ fn record_from_row<K: Kind>(row: &ObjectRow) -> Result<Record<K>, HubError> {
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, HubError> {
     serde_json::to_string(value).map_err(|error| HubError::Store(StoreError::Corrupt(error.to_string())))
 }
+
+/// Every object of a kind, in key order (for the compiler, which needs the whole state).
+pub async fn all_in<K: Kind>(tx: &mut Tx) -> Result<Vec<K>, HubError> {
+    let mut filter = ListFilter {
+        limit: 10_000,
+        ..ListFilter::default()
+    };
+    let mut objects = Vec::new();
+    loop {
+        let page = list_in::<K>(tx, &filter).await?;
+        objects.extend(page.items.into_iter().map(|record| record.object));
+        match page.next_cursor {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => return Ok(objects),
+        }
+    }
+}

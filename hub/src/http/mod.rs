@@ -7,6 +7,7 @@ mod api_versions;
 mod audit;
 pub mod auth;
 pub mod extract;
+mod fleet;
 mod health;
 pub mod objects;
 pub mod openapi;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub store: Store,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Wakes gateway streams when a revision is published.
+    pub revisions: crate::distribution::RevisionFeed,
 }
 
 /// The header that carries each request's id, set when the client sent none.
@@ -46,7 +49,8 @@ pub fn app(state: AppState) -> Router {
         .merge(api_keys::router())
         .merge(admin_tokens::router())
         .merge(audit::router())
-        .merge(revisions::router());
+        .merge(revisions::router())
+        .merge(fleet::router());
     let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", admin_api)
         .merge(health::router())

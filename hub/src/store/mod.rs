@@ -3,6 +3,7 @@
 //! backends decode alike. sqlx errors stop here: callers see [`StoreError`].
 
 mod audit;
+mod fleet;
 mod objects;
 mod revisions;
 
@@ -14,6 +15,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor};
 
 pub use audit::{AuditFilter, NewAuditEntry};
+pub use fleet::StatusRow;
 pub use objects::{ClaimRow, ObjectRow, ReferenceRow};
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

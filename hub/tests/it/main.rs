@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod crud;
 mod listing;
+mod publishing;
 mod references;
 mod requests;
 mod service;

@@ -75,6 +75,7 @@ impl TestApp {
         let router = app(AppState {
             store: store.clone(),
             max_body_bytes: TEST_BODY_LIMIT,
+            revisions: hub::distribution::RevisionFeed::default(),
         });
         TestApp {
             router,

@@ -1,0 +1,164 @@
+use chrono::{Duration, Utc};
+
+use super::*;
+use crate::model::api_version::ApiVersionSpec;
+use crate::model::{ApiGrant, HttpMethod, RateLimit, Route, Target};
+
+const DOCUMENT: &str = "openapi: 3.0.3\ninfo: {title: Pets, version: '1'}\npaths:\n  /pets:\n    get: {operationId: listPets}\n    post: {operationId: createPet}\n  /pets/{id}:\n    delete: {operationId: deletePet}\n";
+
+fn state() -> HubState {
+    let api = Api {
+        name: "pets".into(),
+        description: String::new(),
+        tags: vec![],
+        owner: String::new(),
+        route: Route {
+            host: None,
+            path_prefix: "/pets".into(),
+            strip_prefix: true,
+        },
+        upstream: Upstream {
+            targets: vec![Target {
+                url: "http://127.0.0.1:9000".into(),
+                weight: 100,
+            }],
+        },
+        external: false,
+    };
+    let version = |name: &str, status: VersionStatus| ApiVersion {
+        api: "pets".into(),
+        spec: ApiVersionSpec {
+            name: name.into(),
+            description: String::new(),
+            status,
+            selector: Some(Selector::Path { segment: name.into() }),
+            openapi: Some(DOCUMENT.into()),
+            upstream: None,
+        },
+    };
+    let user = |name: &str, disabled: bool| User {
+        name: name.into(),
+        email: None,
+        display_name: String::new(),
+        role: Default::default(),
+        groups: vec!["staff".into()],
+        disabled,
+        password_hash: None,
+    };
+    let key = |id: &str, application: &str, revoked: bool, expired: bool| ApiKey {
+        id: id.into(),
+        application: application.into(),
+        name: id.into(),
+        prefix: "ghk_x".into(),
+        hash: format!("{:0>64}", id.len()),
+        expires_at: expired.then(|| Utc::now() - Duration::hours(1)),
+        revoked_at: revoked.then(Utc::now),
+    };
+    HubState {
+        apis: vec![api],
+        versions: vec![
+            version("v1", VersionStatus::Published),
+            version("v2", VersionStatus::Draft),
+        ],
+        plans: vec![Plan {
+            name: "gold".into(),
+            description: String::new(),
+            rate_limit: RateLimit {
+                requests: 10,
+                window_seconds: 1,
+            },
+            quota: None,
+        }],
+        policies: vec![AccessPolicy {
+            name: "staff-pets".into(),
+            description: String::new(),
+            groups: vec!["staff".into()],
+            apis: vec![ApiGrant {
+                api: "pets".into(),
+                versions: vec!["v1".into()],
+                methods: vec![HttpMethod::Get],
+                operations: vec!["listPets".into()],
+            }],
+            plan: "gold".into(),
+        }],
+        users: vec![user("alice", false), user("bob", true)],
+        applications: vec![
+            Application {
+                id: "app_a".into(),
+                name: "billing".into(),
+                owner: "alice".into(),
+                description: String::new(),
+            },
+            Application {
+                id: "app_b".into(),
+                name: "old".into(),
+                owner: "bob".into(),
+                description: String::new(),
+            },
+        ],
+        keys: vec![
+            key("key_1", "app_a", false, false),
+            key("key_22", "app_a", true, false),
+            key("key_333", "app_a", false, true),
+            key("key_4444", "app_b", false, false),
+        ],
+    }
+}
+
+#[test]
+fn the_state_compiles_to_what_the_gateway_enforces() {
+    let snapshot = compile(&state(), Utc::now()).expect("compiles");
+    let api = &snapshot.apis[0];
+    assert_eq!(api.versions.len(), 1, "drafts are not served");
+    let operations: Vec<&str> = api.versions[0]
+        .operations
+        .iter()
+        .map(|operation| operation.id.as_str())
+        .collect();
+    assert_eq!(operations, ["listPets", "createPet", "deletePet"]);
+    let keys: Vec<&str> = snapshot
+        .consumers
+        .iter()
+        .map(|consumer| consumer.key_id.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["key_1"],
+        "revoked, expired and disabled users' keys are left out"
+    );
+    assert_eq!(snapshot.consumers[0].application, "alice/billing");
+    assert_eq!(snapshot.access_rules[0].methods, ["GET"]);
+}
+
+#[test]
+fn compiling_is_deterministic() {
+    let now = Utc::now();
+    let first = gateway::snapshot::content_hash(&compile(&state(), now).unwrap());
+    let mut reordered = state();
+    reordered.users.reverse();
+    reordered.keys.reverse();
+    assert_eq!(
+        gateway::snapshot::content_hash(&compile(&reordered, now).unwrap()),
+        first
+    );
+    let mut changed = state();
+    changed.plans[0].rate_limit.requests = 11;
+    assert_ne!(gateway::snapshot::content_hash(&compile(&changed, now).unwrap()), first);
+}
+
+#[test]
+fn states_the_gateway_could_not_enforce_are_refused_naming_the_objects() {
+    let mut draft = state();
+    draft.policies[0].apis[0].versions = vec!["v2".into()];
+    let problems = compile(&draft, Utc::now()).expect_err("refused");
+    assert_eq!(problems[0].field, "access_policies/staff-pets/apis[0]");
+    assert!(
+        problems[0].message.contains("`v2`") && problems[0].message.contains("draft"),
+        "{problems:?}"
+    );
+
+    let mut unknown_operation = state();
+    unknown_operation.policies[0].apis[0].operations = vec!["feedPets".into()];
+    let problems = compile(&unknown_operation, Utc::now()).expect_err("refused");
+    assert!(problems[0].message.contains("`feedPets`"), "{problems:?}");
+}
