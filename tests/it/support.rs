@@ -330,7 +330,7 @@ fn psql(server_url: &str, sql: &str) {
         .unwrap_or_else(|error| panic!("psql must be installed for the Postgres tests: {error}"));
     assert!(
         output.status.success(),
-        "`{sql}` failed on {server_url}: {}\nIs Postgres running? Start it (see README.md), or point \
+        "`{sql}` failed on {server_url}: {}\nIs Postgres running? Start it (`scripts/test` says how), or point \
          GATEHOUSE_TEST_POSTGRES_URL at a server where this user may create databases.",
         String::from_utf8_lossy(&output.stderr).trim()
     );

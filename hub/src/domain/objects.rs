@@ -139,6 +139,7 @@ pub async fn save_in<K: Kind>(
     if to_json(&previous.object)? == to_json(&object)? {
         return Ok(previous);
     }
+    keep_one(tx, &previous.object, Some(&object)).await?;
     check_references(tx, &object).await?;
     check_claims(tx, &object).await?;
     let meta = Meta {
@@ -168,6 +169,7 @@ pub(super) async fn remove_in<K: Kind>(tx: &mut Tx, actor: &Actor, key: &str) ->
     let Some(previous) = get_in::<K>(tx, key).await? else {
         return Ok(());
     };
+    keep_one(tx, &previous.object, None).await?;
     tx.delete_object(K::KIND, key).await.map_err(conflict_as::<K>(key))?;
     audit(
         tx,
@@ -228,6 +230,38 @@ async fn check_references<K: Kind>(tx: &mut Tx, object: &K) -> Result<(), HubErr
     } else {
         Err(HubError::Invalid(errors))
     }
+}
+
+/// Enforces [`Kind::KEEP_ONE`]: refuses to change (`after`) or delete (`None`) the object
+/// `before` when it carries the rule's labels, will not, and no other object does.
+async fn keep_one<K: Kind>(tx: &mut Tx, before: &K, after: Option<&K>) -> Result<(), HubError> {
+    let Some(rule) = K::KEEP_ONE else {
+        return Ok(());
+    };
+    let carries = |object: &K| {
+        let labels = object.labels();
+        rule.labels
+            .iter()
+            .all(|wanted| labels.iter().any(|label| label == wanted))
+    };
+    if !carries(before) || after.is_some_and(carries) {
+        return Ok(());
+    }
+    // Lock first, then look: a concurrent change to another holder has committed by then.
+    tx.lock_labelled(K::KIND, rule.labels).await?;
+    let holders = ListFilter {
+        labels: rule.labels.iter().map(|label| (*label).to_owned()).collect(),
+        limit: 2,
+        ..Default::default()
+    };
+    let key = before.key();
+    let others = tx.list_objects(K::KIND, &holders).await?;
+    if others.iter().any(|holder| holder.key != key) {
+        return Ok(());
+    }
+    Err(HubError::Conflict {
+        detail: format!("{} `{key}` is the last {}: {}", K::LABEL, rule.what, rule.remedy),
+    })
 }
 
 async fn check_claims<K: Kind>(tx: &mut Tx, object: &K) -> Result<(), HubError> {

@@ -80,12 +80,27 @@ pub trait Kind: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'st
         String::new()
     }
 
+    /// A rule that at least one object of this kind must keep carrying some labels; `None` for
+    /// most kinds. A change or delete that would take the last such object away is refused.
+    const KEEP_ONE: Option<KeepOne> = None;
+
     /// Removes every reference to `target`, for a cascading delete. Returns `false` when the
     /// object cannot live without it (a policy without its plan), which blocks the delete.
     fn detach(&mut self, target: &ObjectRef) -> bool {
         let _ = target;
         false
     }
+}
+
+/// At least one object of a kind must carry every one of `labels` (as [`Kind::labels`] writes
+/// them), once one does: users keep an enabled admin this way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepOne {
+    pub labels: &'static [&'static str],
+    /// What such an object is, for the refusal (`enabled admin`).
+    pub what: &'static str,
+    /// What to do instead, for the refusal.
+    pub remedy: &'static str,
 }
 
 /// Names one object: its kind and its key.

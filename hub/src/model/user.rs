@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Group, Kind, ObjectRef, Reference};
+use super::{Group, KeepOne, Kind, ObjectRef, Reference};
 use crate::identity::password;
 use crate::validate::{Checker, FieldError, MAX_SHORT_TEXT_LEN};
 
@@ -91,6 +91,14 @@ impl Kind for User {
     const LABEL: &'static str = "user";
     type Input = UserInput;
     type View = UserView;
+    // Admin tokens outlive the last admin user, but the first-start bootstrap creates `admin`
+    // only when no admin user exists at all: a hub whose admins are all disabled or demoted
+    // could not be recovered by restarting it.
+    const KEEP_ONE: Option<KeepOne> = Some(KeepOne {
+        labels: &["role:admin", "disabled:false"],
+        what: "enabled admin",
+        remedy: "make another user an enabled admin first, so that someone can still sign in to run the hub",
+    });
 
     fn key(&self) -> String {
         self.name.clone()

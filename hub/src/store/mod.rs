@@ -74,6 +74,7 @@ pub struct Store {
 /// commits whole or not at all.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
+    backend: Backend,
 }
 
 impl Store {
@@ -154,6 +155,7 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(Tx {
             inner: self.pool.begin().await?,
+            backend: self.backend,
         })
     }
 

@@ -4,7 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{StoreError, Tx};
+use super::{Backend, StoreError, Tx};
 use crate::model::ListFilter;
 
 /// One stored object, untyped.
@@ -208,6 +208,31 @@ impl Tx {
                 })
             })
             .collect()
+    }
+
+    /// Locks, until the transaction ends, the objects of `kind` that carry every one of `labels`,
+    /// in key order. Two transactions that each check that another such object remains, then
+    /// change one, so run one after the other, and the second sees what the first did. SQLite
+    /// needs no lock: its single connection runs one transaction at a time.
+    pub async fn lock_labelled(&mut self, kind: &str, labels: &[&str]) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(());
+        }
+        let mut sql = "SELECT o.object_key FROM objects o WHERE o.kind = $1".to_owned();
+        for index in 0..labels.len() {
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM object_labels l \
+                  WHERE l.kind = o.kind AND l.object_key = o.object_key AND l.label = ${})",
+                index + 2
+            ));
+        }
+        sql.push_str(" ORDER BY o.object_key FOR UPDATE");
+        let mut query = sqlx::query(&sql).bind(kind);
+        for label in labels {
+            query = query.bind(*label);
+        }
+        query.fetch_all(&mut *self.inner).await?;
+        Ok(())
     }
 
     /// One page of a kind's objects, in key order.

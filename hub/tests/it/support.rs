@@ -16,6 +16,21 @@ pub fn postgres_base_url() -> String {
     std::env::var("GATEHOUSE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// `url` with its database (the path) replaced by `database`, keeping any `?query`.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(base, query)| (base, Some(query)));
+    let authority_start = base.find("://").map_or(0, |index| index + 3);
+    let server = base[authority_start..]
+        .find('/')
+        .map_or(base, |slash| &base[..authority_start + slash]);
+    match query {
+        Some(query) => format!("{server}/{database}?{query}"),
+        None => format!("{server}/{database}"),
+    }
+}
+
 /// The body limit the test app runs with, small enough to test cheaply.
 pub const TEST_BODY_LIMIT: usize = 64 * 1024;
 
@@ -56,8 +71,7 @@ impl TestApp {
             .await
             .expect("create test database");
         connection.close().await.ok();
-        let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
-        let url = format!("{prefix}/{name}");
+        let url = with_database(&base, &name);
         let scratch = Scratch::PostgresDatabase { server_url: base, name };
         TestApp::on(&url, scratch).await
     }
@@ -246,6 +260,23 @@ pub fn api(name: &str, prefix: &str) -> Value {
         "route": { "path_prefix": prefix },
         "upstream": { "targets": [{ "url": "http://127.0.0.1:9000", "weight": 100 }] }
     })
+}
+
+#[test]
+fn with_database_replaces_only_the_database() {
+    for (url, expected) in [
+        (
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres://postgres@127.0.0.1:5432/x",
+        ),
+        (
+            "postgres://u:p@db/test?sslmode=disable",
+            "postgres://u:p@db/x?sslmode=disable",
+        ),
+        ("postgresql://u@db:5432", "postgresql://u@db:5432/x"),
+    ] {
+        assert_eq!(with_database(url, "x"), expected, "{url}");
+    }
 }
 
 #[tokio::test]
