@@ -75,6 +75,10 @@ pub struct RoleArgs {
     #[arg(long, env = "GATEHOUSE_HUB_LISTEN", value_name = "ADDR")]
     pub hub_listen: Option<SocketAddr>,
 
+    /// Publish after every successful change through the admin API (on by default in `up`)
+    #[arg(long, env = "GATEHOUSE_AUTO_PUBLISH")]
+    pub auto_publish: bool,
+
     /// Largest request body the admin API accepts, in bytes [default: 4194304]
     #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,

@@ -95,6 +95,7 @@ pub struct HubSection {
     pub listen: Option<SocketAddr>,
     pub max_body_bytes: Option<usize>,
     pub admin_password: Option<String>,
+    pub auto_publish: Option<bool>,
 }
 
 /// Reads the configuration file, if one is named.
@@ -122,7 +123,7 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The hub's configuration from flags, environment and file.
-pub fn hub_config(args: &RoleArgs, file: &FileConfig) -> Result<hub::HubConfig, String> {
+pub fn hub_config(args: &RoleArgs, file: &FileConfig, up: bool) -> Result<hub::HubConfig, String> {
     let defaults = hub::HubConfig::default();
     let store = store_settings(&args.store, file);
     let max_body_bytes = args
@@ -148,6 +149,7 @@ pub fn hub_config(args: &RoleArgs, file: &FileConfig) -> Result<hub::HubConfig, 
         listen: args.hub_listen.or(file.hub.listen).unwrap_or(defaults.listen),
         admin_password,
         max_body_bytes,
+        auto_publish: args.auto_publish || file.hub.auto_publish.unwrap_or(up),
         ..store_config(store, defaults)?
     })
 }

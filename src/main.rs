@@ -41,14 +41,14 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime starts");
     let result = match &cli.command {
-        Command::Hub(args) => match config::hub_config(args, &file) {
+        Command::Hub(args) => match config::hub_config(args, &file, false) {
             Ok(hub_config) => runtime.block_on(run_roles(Some(hub_config), None)),
             Err(message) => return usage_error(&message),
         },
         Command::Up(args) => {
             let data_dir = args.hub.store.data_dir.as_deref();
             match (
-                config::hub_config(&args.hub, &file),
+                config::hub_config(&args.hub, &file, true),
                 config::gateway_config(&args.gateway, data_dir, &file),
             ) {
                 (Ok(hub_config), Ok(gateway_config)) => {

@@ -17,6 +17,9 @@ pub struct HubConfig {
     pub admin_password: Option<String>,
     /// Largest request body the admin API accepts, in bytes.
     pub max_body_bytes: usize,
+    /// Publish after every successful change (the default of `up`); otherwise changes wait for
+    /// an explicit publish.
+    pub auto_publish: bool,
 }
 
 /// Default admin API address.
@@ -32,6 +35,7 @@ impl Default for HubConfig {
             database_url: None,
             admin_password: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            auto_publish: false,
         }
     }
 }
@@ -57,6 +61,7 @@ impl std::fmt::Debug for HubConfig {
             )
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("auto_publish", &self.auto_publish)
             .finish()
     }
 }

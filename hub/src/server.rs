@@ -68,6 +68,7 @@ pub async fn serve(
         store,
         max_body_bytes: config.max_body_bytes,
         revisions: revisions.clone(),
+        auto_publish: config.auto_publish,
     };
     let shutdown = async move {
         shutdown.await;

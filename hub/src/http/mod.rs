@@ -6,6 +6,7 @@ mod api_keys;
 mod api_versions;
 mod audit;
 pub mod auth;
+mod auto_publish;
 pub mod extract;
 mod fleet;
 mod health;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Wakes gateway streams when a revision is published.
     pub revisions: crate::distribution::RevisionFeed,
+    /// Publish after every successful change through the admin API.
+    pub auto_publish: bool,
 }
 
 /// The header that carries each request's id, set when the client sent none.
@@ -73,6 +76,10 @@ pub fn app(state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auto_publish::auto_publish,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -13,7 +13,8 @@ use crate::support::{TestApp, api, on_both_stores};
 on_both_stores!(
     publishing_records_revisions_and_rolls_back,
     states_a_gateway_could_not_enforce_are_not_published,
-    gateways_stream_revisions_and_report_status
+    gateways_stream_revisions_and_report_status,
+    auto_publish_publishes_every_change
 );
 
 async fn setup(app: &TestApp) {
@@ -239,4 +240,32 @@ async fn next_event(body: &mut Body) -> String {
         }
     }
     text
+}
+
+async fn auto_publish_publishes_every_change(app: TestApp) {
+    let app = app.auto_publishing();
+    let created = app
+        .admin("POST", "/api/v1/groups", Some(json!({ "name": "partners" })))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(created.headers["x-gatehouse-publish"], "revision 1");
+    let unchanged = app
+        .admin("PUT", "/api/v1/groups/partners", Some(json!({ "name": "partners" })))
+        .await;
+    assert_eq!(
+        unchanged.headers["x-gatehouse-publish"], "unchanged",
+        "groups alone do not change what gateways enforce"
+    );
+    app.admin("POST", "/api/v1/apis", Some(api("petstore", "/pets"))).await;
+    let revisions = app.viewer("GET", "/api/v1/revisions", None).await.json;
+    assert_eq!(revisions["items"][0]["number"], 2);
+    assert_eq!(revisions["items"][0]["author"], "auto-publish");
+    assert_eq!(revisions["items"][0]["message"], "auto-publish after POST /api/v1/apis");
+    let refused = app
+        .admin("POST", "/api/v1/groups", Some(json!({ "name": "Bad Name" })))
+        .await;
+    assert!(
+        refused.headers.get("x-gatehouse-publish").is_none(),
+        "a refused change publishes nothing"
+    );
 }

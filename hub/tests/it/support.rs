@@ -90,6 +90,7 @@ impl TestApp {
             store: store.clone(),
             max_body_bytes: TEST_BODY_LIMIT,
             revisions: hub::distribution::RevisionFeed::default(),
+            auto_publish: false,
         });
         TestApp {
             router,
@@ -98,6 +99,17 @@ impl TestApp {
             viewer: viewer.secret,
             scratch,
         }
+    }
+
+    /// The same app, publishing after every successful change.
+    pub fn auto_publishing(mut self) -> TestApp {
+        self.router = app(AppState {
+            store: self.store.clone(),
+            max_body_bytes: TEST_BODY_LIMIT,
+            revisions: hub::distribution::RevisionFeed::default(),
+            auto_publish: true,
+        });
+        self
     }
 
     /// Sends a request with the given `Authorization` header value and body.
