@@ -36,7 +36,9 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every role in one process on embedded defaults (SQLite in the data directory).
-    #[command(after_help = "Example:\n  gatehouse up --data-dir ./data --hub-listen 127.0.0.1:8080")]
+    #[command(
+        after_help = "Examples:\n  gatehouse up --demo\n  gatehouse up --data-dir ./data --hub-listen 127.0.0.1:8080"
+    )]
     Up(UpArgs),
     /// Run a gateway: enforce a snapshot on every request (standalone, from a snapshot file).
     #[command(
@@ -124,6 +126,9 @@ pub fn one_line(error: &clap::Error) -> String {
 /// `up`: the hub's settings and the gateway's.
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
+    /// Load a demo: APIs served by a built-in upstream, groups, plans, policies, users and keys
+    #[arg(long, env = "GATEHOUSE_DEMO")]
+    pub demo: bool,
     #[command(flatten)]
     pub hub: RoleArgs,
     #[command(flatten)]

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         .expect("tokio runtime starts");
     let result = match &cli.command {
         Command::Hub(args) => match config::hub_config(args, &file, false) {
-            Ok(hub_config) => runtime.block_on(run_roles(Some(hub_config), None)),
+            Ok(hub_config) => runtime.block_on(run_roles(Some(hub_config), None, false)),
             Err(message) => return usage_error(&message),
         },
         Command::Up(args) => {
@@ -52,13 +52,13 @@ fn main() -> ExitCode {
                 config::gateway_config(&args.gateway, data_dir, &file),
             ) {
                 (Ok(hub_config), Ok(gateway_config)) => {
-                    runtime.block_on(run_roles(Some(hub_config), Some(gateway_config)))
+                    runtime.block_on(run_roles(Some(hub_config), Some(gateway_config), args.demo))
                 }
                 (Err(message), _) | (_, Err(message)) => return usage_error(&message),
             }
         }
         Command::Gateway(args) => match config::gateway_config(&args.gateway, args.data_dir.as_deref(), &file) {
-            Ok(gateway_config) => runtime.block_on(run_roles(None, Some(gateway_config))),
+            Ok(gateway_config) => runtime.block_on(run_roles(None, Some(gateway_config), false)),
             Err(message) => return usage_error(&message),
         },
         Command::Migrate(args) => match config::migrate_config(args, &file) {
@@ -116,6 +116,7 @@ fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
 async fn run_roles(
     hub_config: Option<hub::HubConfig>,
     gateway_config: Option<gateway::config::GatewayConfig>,
+    demo: bool,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let shutdown = move || {
@@ -125,6 +126,9 @@ async fn run_roles(
         }
     };
     let mut servers = tokio::task::JoinSet::new();
+    let revisions = hub::distribution::RevisionFeed::default();
+    let mut local_store = None;
+    let mut demo_keys = None;
     if let Some(config) = hub_config {
         tracing::info!(?config, "starting the hub");
         let (store, bootstrap) = hub::server::prepare(&config).await?;
@@ -142,9 +146,16 @@ async fn run_roles(
         println!("hub admin API   http://{address}/api/v1");
         println!("API reference   http://{address}/api/v1/reference");
         println!("data directory  {}", config.data_dir.display());
-        let shutdown = shutdown();
+        if demo {
+            let (listener, upstream) = hub::demo::upstream::bind().await?;
+            tokio::spawn(hub::demo::upstream::serve(listener));
+            let loaded = hub::demo::load(&store, &format!("http://{upstream}")).await?;
+            demo_keys = Some(loaded);
+        }
+        local_store = Some(store.clone());
+        let (shutdown, revisions) = (shutdown(), revisions.clone());
         servers.spawn(async move {
-            hub::server::serve(listener, store, &config, shutdown)
+            hub::server::serve(listener, store, &config, revisions, shutdown)
                 .await
                 .map_err(anyhow::Error::from)
         });
@@ -152,11 +163,20 @@ async fn run_roles(
     if let Some(config) = gateway_config {
         tracing::info!(?config, "starting the gateway");
         let started = gateway::start::start(config).await?;
+        if let Some(store) = local_store.take() {
+            // `up`: the gateway follows the hub in this process, no stream or token needed.
+            let runtime = started.runtime.clone();
+            let apply = move |snapshot| runtime.apply(snapshot).map(|_| ()).map_err(|error| error.to_string());
+            tokio::spawn(hub::distribution::local::follow(store, revisions.clone(), apply));
+        }
         println!("gateway         http://{}", started.proxy_address);
         println!(
             "gateway admin   http://{}  (/healthz /readyz /config /metrics)",
             started.admin_address
         );
+        if let Some(demo) = demo_keys.take() {
+            print_demo(&demo, started.proxy_address);
+        }
         let shutdown = shutdown();
         servers.spawn(async move {
             started.serve(shutdown).await;
@@ -178,6 +198,26 @@ async fn run_roles(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How to call the demo, printed once: the keys are not shown again.
+fn print_demo(demo: &hub::demo::Demo, gateway: std::net::SocketAddr) {
+    let pets = format!("http://{gateway}/pets/v1/pets");
+    println!();
+    println!("demo loaded: the petstore and weather APIs, behind the gateway. Try:");
+    println!("  alice (group staff, plan gold) may do anything:");
+    println!("    curl -H 'x-api-key: {}' {pets}", demo.alice_key);
+    println!(
+        "    curl -H 'x-api-key: {}' 'http://{gateway}/weather/forecast?city=Porto'",
+        demo.alice_key
+    );
+    println!("  bob (group partners, plan free: 10 requests a minute) may only read pets:");
+    println!("    curl -H 'x-api-key: {}' {pets}", demo.bob_key);
+    println!(
+        "    curl -X DELETE -H 'x-api-key: {}' {pets}/1        # 403, and it says why",
+        demo.bob_key
+    );
+    println!();
 }
 
 async fn migrate(config: hub::HubConfig) -> anyhow::Result<()> {

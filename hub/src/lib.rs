@@ -7,6 +7,7 @@
 
 pub mod compiler;
 pub mod config;
+pub mod demo;
 pub mod distribution;
 pub mod domain;
 pub mod error;

@@ -59,9 +59,9 @@ pub async fn serve(
     listener: TcpListener,
     store: Store,
     config: &HubConfig,
+    revisions: crate::distribution::RevisionFeed,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let revisions = crate::distribution::RevisionFeed::default();
     // Revisions published by other replicas reach this one's gateways through the store.
     let watcher = revisions.watch_store(store.clone());
     let state = AppState {

@@ -169,3 +169,65 @@ async fn up_serves_the_hub_and_the_gateway_and_prints_its_data_directory() {
         "the SQLite file is in the data directory"
     );
 }
+
+#[tokio::test]
+async fn up_demo_serves_apis_through_the_gateway_at_once() {
+    let data_dir = TempDir::new();
+    let mut command = gatehouse();
+    command
+        .args(["up", "--demo"])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .args([
+            "--hub-listen",
+            "127.0.0.1:0",
+            "--gateway-listen",
+            "127.0.0.1:0",
+            "--gateway-admin-listen",
+            "127.0.0.1:0",
+        ])
+        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    let mut up = Hub::start(command);
+    let alice = up.wait_for_stdout_line(|line| line.contains("curl -H") && line.contains("/pets/v1/pets"));
+    let bob_delete = up.wait_for_stdout_line(|line| line.contains("curl -X DELETE"));
+    let key_of = |line: &str| {
+        line.split('\'')
+            .nth(1)
+            .and_then(|header| header.strip_prefix("x-api-key: "))
+            .unwrap()
+            .to_owned()
+    };
+    let url_of = |line: &str| {
+        line.split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap()
+            .to_owned()
+    };
+    let client = reqwest::Client::new();
+    // The gateway follows the hub in-process; give it the moment the first revision takes.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = client
+            .get(url_of(&alice))
+            .header("x-api-key", key_of(&alice))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "alice reads pets");
+    let refused = client
+        .delete(url_of(&bob_delete))
+        .header("x-api-key", key_of(&bob_delete))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem["detail"], "group `partners` may not DELETE on petstore v1");
+}

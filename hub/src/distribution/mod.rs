@@ -5,6 +5,7 @@
 //! replica reaches gateways connected to another through the shared database alone. A publish
 //! on this replica wakes them at once.
 
+pub mod local;
 pub mod stream;
 
 use std::sync::Arc;

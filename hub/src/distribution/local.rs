@@ -1,0 +1,90 @@
+//! The gateway in the hub's own process (`gatehouse up`): it follows the revision feed
+//! directly, with no stream and no token, and reports its status like any other gateway, as
+//! the gateway `local`.
+
+use chrono::Utc;
+use gateway::snapshot::Snapshot;
+
+use super::RevisionFeed;
+use crate::domain::fleet::{self, ApplyFailure, StatusReport};
+use crate::domain::{objects, publish};
+use crate::error::HubError;
+use crate::identity::Actor;
+use crate::model::Gateway;
+use crate::store::Store;
+
+/// The name the in-process gateway has in the fleet.
+pub const LOCAL_GATEWAY: &str = "local";
+
+/// Applies every revision published (now, and as they come) through `apply`, until the feed
+/// closes. `apply` returns why a snapshot was refused.
+pub async fn follow(store: Store, feed: RevisionFeed, apply: impl Fn(Snapshot) -> Result<(), String> + Send + 'static) {
+    if let Err(error) = register(&store).await {
+        tracing::warn!(%error, "cannot register the local gateway");
+    }
+    let started_at = Utc::now();
+    let mut latest = feed.subscribe();
+    let closed = feed.closed();
+    tokio::pin!(closed);
+    let mut applied: Option<u64> = None;
+    let mut last_error: Option<ApplyFailure> = None;
+    loop {
+        match publish::latest_document(&store).await {
+            Ok(Some((number, document)))
+                if Some(number as u64) != applied
+                    && last_error.as_ref().is_none_or(|error| error.revision != number as u64) =>
+            {
+                match Snapshot::parse(document.as_bytes())
+                    .map_err(|error| error.to_string())
+                    .and_then(&apply)
+                {
+                    Ok(()) => {
+                        applied = Some(number as u64);
+                        last_error = None;
+                    }
+                    Err(message) => {
+                        last_error = Some(ApplyFailure {
+                            revision: number as u64,
+                            message,
+                        })
+                    }
+                }
+                let report = StatusReport {
+                    instance: format!("in-process-{}", std::process::id()),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    started_at,
+                    applied_revision: applied,
+                    last_error: last_error.clone(),
+                    requests: 0,
+                    refusals: 0,
+                };
+                if let Err(error) = fleet::report(&store, LOCAL_GATEWAY, report).await {
+                    tracing::warn!(%error, "cannot record the local gateway's status");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot read the latest revision"),
+        }
+        tokio::select! {
+            () = &mut closed => return,
+            changed = latest.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+async fn register(store: &Store) -> Result<(), HubError> {
+    match objects::get::<Gateway>(store, LOCAL_GATEWAY).await {
+        Ok(_) => Ok(()),
+        Err(HubError::NotFound { .. }) => {
+            let gateway = Gateway {
+                name: LOCAL_GATEWAY.into(),
+                description: "The gateway inside `gatehouse up`".into(),
+                tags: vec![],
+            };
+            objects::create::<Gateway>(store, &Actor::system(), gateway)
+                .await
+                .map(|_| ())
+        }
+        Err(error) => Err(error),
+    }
+}
