@@ -21,6 +21,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "GATEHOUSE_LOG", value_name = "FILTER")]
     pub log: Option<String>,
 
+    /// Worker threads serving requests [default: one per core]
+    #[arg(long, global = true, env = "GATEHOUSE_WORKER_THREADS", value_name = "N")]
+    pub worker_threads: Option<std::num::NonZeroUsize>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -2,6 +2,10 @@
 //! Everything else lives in the library crates.
 
 mod cli;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod config;
 
 use std::process::ExitCode;
@@ -36,10 +40,11 @@ fn main() -> ExitCode {
     if let Err(message) = init_logging(log_format, &log_filter) {
         return usage_error(&message);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime starts");
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = cli.worker_threads {
+        builder.worker_threads(threads.get());
+    }
+    let runtime = builder.enable_all().build().expect("tokio runtime starts");
     let result = match &cli.command {
         Command::Hub(args) => match config::hub_config(args, &file, false) {
             Ok(hub_config) => runtime.block_on(run_roles(Some(hub_config), None, false)),

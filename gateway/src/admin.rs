@@ -45,7 +45,7 @@ pub fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes
 /// apart, not enough to look one up.
 fn redacted_config(runtime: &Runtime) -> serde_json::Value {
     let loaded = runtime.current();
-    let mut document = serde_json::to_value(loaded.compiled.source.as_ref()).unwrap_or_default();
+    let mut document: serde_json::Value = serde_json::from_slice(&loaded.document).unwrap_or_default();
     if let Some(consumers) = document
         .get_mut("consumers")
         .and_then(|consumers| consumers.as_array_mut())

@@ -216,6 +216,14 @@ fn prepare_headers(headers: &mut HeaderMap, api: &CompiledApi, peer: &Peer, uri:
 }
 
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry at most `Connection`: look first, with plain comparisons, and remove
+    // only what is there (each removal hashes the name).
+    let present = headers
+        .keys()
+        .any(|name| HOP_BY_HOP.contains(name) || name == header::UPGRADE);
+    if !present {
+        return;
+    }
     // Headers named in `Connection` are hop-by-hop too.
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
@@ -223,6 +231,7 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .filter_map(|name| HeaderName::try_from(name.trim()).ok())
+        .filter(|name| !matches!(name.as_str(), "close" | "keep-alive" | "upgrade"))
         .collect();
     for name in named.iter().chain(HOP_BY_HOP.iter()) {
         headers.remove(name);

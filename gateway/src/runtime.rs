@@ -19,9 +19,14 @@ use crate::upstream::PoolCache;
 /// A compiled snapshot with what is built for it when it loads.
 pub struct Loaded {
     pub compiled: CompiledSnapshot,
+    /// The document as received (compact JSON), for `/config`: smaller than the parsed
+    /// document, which is dropped once compiled.
+    pub document: bytes::Bytes,
     pub jwt: JwtVerifier,
     /// Indexed like `compiled.plans`.
     pub plan_limits: Vec<PlanLimits>,
+    /// Metric handles per API, then per version (slot 0 for requests without a version).
+    route_metrics: Vec<Vec<crate::telemetry::RouteMetrics>>,
     /// Active health checks of this snapshot's upstreams; they stop when it is dropped.
     _health_checks: crate::health::HealthChecks,
 }
@@ -30,10 +35,19 @@ pub struct Loaded {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(transparent)]
+    Malformed(#[from] crate::snapshot::SnapshotError),
+    #[error(transparent)]
     Invalid(#[from] CompileErrors),
 }
 
 /// The gateway's state shared by every connection.
+impl Loaded {
+    /// The metric handles of an API version.
+    pub fn route_metrics(&self, api: usize, version: Option<usize>) -> &crate::telemetry::RouteMetrics {
+        &self.route_metrics[api][version.map_or(0, |index| index + 1)]
+    }
+}
+
 pub struct Runtime {
     current: ArcSwap<Loaded>,
     pools: PoolCache,
@@ -49,13 +63,21 @@ impl Runtime {
     pub fn new(limiter: Limiter, telemetry: TelemetrySettings) -> Arc<Runtime> {
         let pools = PoolCache::default();
         let jwks = JwksCache::default();
-        let empty = build(Snapshot::empty(), &pools, &jwks).expect("the empty snapshot compiles");
+        let telemetry = Telemetry::new(telemetry);
+        let empty = build(
+            &Snapshot::empty(),
+            bytes::Bytes::new(),
+            &pools,
+            &jwks,
+            &telemetry.metrics,
+        )
+        .expect("the empty snapshot compiles");
         Arc::new(Runtime {
             current: ArcSwap::from_pointee(empty),
             pools,
             limiter,
             jwks,
-            telemetry: Telemetry::new(telemetry),
+            telemetry,
             ready: AtomicBool::new(false),
         })
     }
@@ -73,11 +95,33 @@ impl Runtime {
     /// Compiles a snapshot and swaps it in. Requests in flight finish on the one they began
     /// with. An invalid snapshot changes nothing.
     pub fn apply(&self, snapshot: Snapshot) -> Result<Duration, ApplyError> {
+        let document = serde_json::to_vec(&snapshot).expect("a snapshot always serialises");
+        self.apply_parsed(snapshot, document.into(), Instant::now())
+    }
+
+    /// Parses a snapshot document (as a file or the hub sends it), compiles it and swaps it in;
+    /// the load time reported covers all three.
+    pub fn apply_document(&self, document: bytes::Bytes) -> Result<Duration, ApplyError> {
         let started = Instant::now();
-        let revision = snapshot.revision;
-        let loaded = build(snapshot, &self.pools, &self.jwks).inspect_err(|_| {
+        let snapshot = Snapshot::parse(&document).inspect_err(|_| {
             self.telemetry.metrics.snapshot_rejected.inc();
         })?;
+        self.apply_parsed(snapshot, document, started)
+    }
+
+    fn apply_parsed(
+        &self,
+        snapshot: Snapshot,
+        document: bytes::Bytes,
+        started: Instant,
+    ) -> Result<Duration, ApplyError> {
+        let revision = snapshot.revision;
+        let loaded =
+            build(&snapshot, document, &self.pools, &self.jwks, &self.telemetry.metrics).inspect_err(|_| {
+                self.telemetry.metrics.snapshot_rejected.inc();
+            })?;
+        // Free the parsed document before the swap, not after: it is the largest thing here.
+        drop(snapshot);
         self.current.store(Arc::new(loaded));
         self.ready.store(true, Ordering::Release);
         let took = started.elapsed();
@@ -97,7 +141,13 @@ impl Runtime {
     }
 }
 
-fn build(snapshot: Snapshot, pools: &PoolCache, jwks: &JwksCache) -> Result<Loaded, CompileErrors> {
+fn build(
+    snapshot: &Snapshot,
+    document: bytes::Bytes,
+    pools: &PoolCache,
+    jwks: &JwksCache,
+    metrics: &crate::telemetry::Metrics,
+) -> Result<Loaded, CompileErrors> {
     let compiled = CompiledSnapshot::compile(snapshot, Some(pools))?;
     let plan_limits = compiled.plans.iter().map(plan_limits).collect();
     // The issuers were checked when compiling; a failure here would be a bug in that check.
@@ -109,8 +159,23 @@ fn build(snapshot: Snapshot, pools: &PoolCache, jwks: &JwksCache) -> Result<Load
         CompileErrors(errors.collect())
     })?;
     let health_checks = crate::health::HealthChecks::start(&compiled);
+    let route_metrics = compiled
+        .apis
+        .iter()
+        .map(|api| {
+            std::iter::once(metrics.route_metrics(&api.name, None))
+                .chain(
+                    api.versions
+                        .iter()
+                        .map(|version| metrics.route_metrics(&api.name, Some(&version.name))),
+                )
+                .collect()
+        })
+        .collect();
     Ok(Loaded {
         compiled,
+        document,
+        route_metrics,
         jwt,
         plan_limits,
         _health_checks: health_checks,
@@ -136,7 +201,8 @@ thread_local! {
     static REQUEST_COUNTER: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
 }
 
-/// `<random per-thread prefix>-<counter>`: unique without a shared counter.
+/// `<random per-thread prefix>-<counter>` in hex: unique without a shared counter, and built
+/// without the formatting machinery (it runs on every request).
 fn new_request_id() -> HeaderValue {
     let (prefix, count) = REQUEST_COUNTER.with(|cell| {
         let (mut prefix, count) = cell.get();
@@ -144,12 +210,21 @@ fn new_request_id() -> HeaderValue {
             let nanos = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(1, |d| d.as_nanos() as u64);
-            prefix = nanos ^ (std::thread::current().id().as_u64_hash() << 32);
+            prefix = (nanos ^ (std::thread::current().id().as_u64_hash() << 32)) | 1;
         }
         cell.set((prefix, count + 1));
         (prefix, count + 1)
     });
-    HeaderValue::try_from(format!("{prefix:016x}-{count:x}")).expect("hex is a valid header value")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = [0u8; 33];
+    for (index, slot) in id[..16].iter_mut().enumerate() {
+        *slot = HEX[((prefix >> (60 - 4 * index)) & 0xf) as usize];
+    }
+    id[16] = b'-';
+    for (index, slot) in id[17..].iter_mut().enumerate() {
+        *slot = HEX[((count >> (60 - 4 * index)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&id).expect("hex is a valid header value")
 }
 
 trait ThreadIdHash {

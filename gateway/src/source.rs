@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::runtime::Runtime;
-use crate::snapshot::{Snapshot, SnapshotError};
+use crate::snapshot::SnapshotError;
 
 /// Why a snapshot could not be taken from a source.
 #[derive(Debug, thiserror::Error)]
@@ -40,40 +40,38 @@ impl LastGood {
         &self.path
     }
 
-    /// Writes the snapshot atomically (a temporary file renamed over the old one), so a crash
-    /// mid-write never leaves a torn file.
-    pub fn save(&self, snapshot: &Snapshot) -> std::io::Result<()> {
+    /// Writes a snapshot document as it was received, atomically (a temporary file renamed
+    /// over the old one), so a crash mid-write never leaves a torn file.
+    pub fn save(&self, document: &[u8]) -> std::io::Result<()> {
         if let Some(parent) = self.path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let temporary = self.path.with_extension("json.tmp");
-        std::fs::write(&temporary, snapshot.to_json_with_hash())?;
+        std::fs::write(&temporary, document)?;
         std::fs::rename(&temporary, &self.path)
     }
 }
 
-/// Reads and parses a snapshot file.
-pub fn read_file(path: &Path) -> Result<Snapshot, SourceError> {
-    let bytes = std::fs::read(path).map_err(|source| SourceError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Snapshot::parse(&bytes).map_err(|source| SourceError::Parse {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-/// Applies the snapshot in `path` and keeps it as the last good one.
+/// Applies the snapshot in `path` and keeps it, as read, as the last good one.
 pub fn apply_file(runtime: &Runtime, path: &Path, last_good: Option<&LastGood>) -> Result<Duration, SourceError> {
-    let snapshot = read_file(path)?;
-    let kept = snapshot.clone();
-    let took = runtime.apply(snapshot).map_err(|source| SourceError::Apply {
+    let document = bytes::Bytes::from(std::fs::read(path).map_err(|source| SourceError::Read {
         path: path.display().to_string(),
         source,
-    })?;
+    })?);
+    let took = runtime
+        .apply_document(document.clone())
+        .map_err(|source| match source {
+            crate::runtime::ApplyError::Malformed(source) => SourceError::Parse {
+                path: path.display().to_string(),
+                source,
+            },
+            source => SourceError::Apply {
+                path: path.display().to_string(),
+                source,
+            },
+        })?;
     if let Some(last_good) = last_good
-        && let Err(error) = last_good.save(&kept)
+        && let Err(error) = last_good.save(&document)
     {
         tracing::warn!(path = %last_good.path.display(), %error, "could not keep the last good snapshot");
     }
@@ -115,7 +113,13 @@ pub async fn watch_file(runtime: Arc<Runtime>, path: PathBuf, last_good: Option<
             continue;
         }
         seen = now;
-        match apply_file(&runtime, &path, last_good.as_ref()) {
+        // Parsing and compiling a large snapshot takes a while: off the request workers.
+        let (worker_runtime, worker_path, worker_last_good) = (runtime.clone(), path.clone(), last_good.clone());
+        let applied =
+            tokio::task::spawn_blocking(move || apply_file(&worker_runtime, &worker_path, worker_last_good.as_ref()))
+                .await
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+        match applied {
             Ok(took) => {
                 tracing::info!(path = %path.display(), revision = runtime.current().compiled.revision, ?took, "snapshot reloaded")
             }

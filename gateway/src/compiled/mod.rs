@@ -44,8 +44,6 @@ pub struct CompiledSnapshot {
     pub groups: HashMap<Box<str>, GroupId>,
     pub group_names: Vec<Arc<str>>,
     pub jwt_issuers: Vec<IssuerConfig>,
-    /// The document it was compiled from, for `/config`.
-    pub source: Arc<Snapshot>,
 }
 
 /// Collects problems as compilation goes.
@@ -64,7 +62,7 @@ impl Problems {
 impl CompiledSnapshot {
     /// Validates a snapshot and builds its tables. `pools` gives upstream targets their connection
     /// pools; without it (in the hub) upstreams are checked but cannot send.
-    pub fn compile(snapshot: Snapshot, pools: Option<&PoolCache>) -> Result<CompiledSnapshot, CompileErrors> {
+    pub fn compile(snapshot: &Snapshot, pools: Option<&PoolCache>) -> Result<CompiledSnapshot, CompileErrors> {
         let mut problems = Problems::default();
         let plans = index_plans(&snapshot.plans, &mut problems);
         let mut groups = GroupTable::default();
@@ -160,7 +158,6 @@ impl CompiledSnapshot {
             groups: groups.ids,
             group_names: groups.names,
             jwt_issuers: snapshot.jwt_issuers.clone(),
-            source: Arc::new(snapshot),
         })
     }
 

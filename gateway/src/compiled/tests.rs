@@ -19,12 +19,12 @@ const SNAPSHOT: &str = r#"{
 }"#;
 
 fn compiled() -> CompiledSnapshot {
-    CompiledSnapshot::compile(Snapshot::parse(SNAPSHOT.as_bytes()).unwrap(), None).unwrap()
+    CompiledSnapshot::compile(&Snapshot::parse(SNAPSHOT.as_bytes()).unwrap(), None).unwrap()
 }
 
 fn errors(json: &str) -> Vec<String> {
     let snapshot = Snapshot::parse(json.as_bytes()).unwrap();
-    let errors = CompiledSnapshot::compile(snapshot, None).expect_err("refused");
+    let errors = CompiledSnapshot::compile(&snapshot, None).expect_err("refused");
     errors.0.iter().map(ToString::to_string).collect()
 }
 

@@ -56,6 +56,16 @@ struct RefusalLabels {
     reason: &'static str,
 }
 
+/// One API version's latency histograms and labels.
+#[derive(Clone)]
+pub struct RouteMetrics {
+    duration: Histogram,
+    upstream: Histogram,
+    added: Histogram,
+    api: Label,
+    version: Label,
+}
+
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
@@ -154,6 +164,24 @@ impl Metrics {
         self.snapshot_load_micros.set(load_time.as_micros() as i64);
     }
 
+    /// The handles of one API version's metrics, taken once when a snapshot loads so that
+    /// recording a request looks nothing up but its request counter.
+    pub fn route_metrics(&self, api: &Arc<str>, version: Option<&Arc<str>>) -> RouteMetrics {
+        let api = Label(api.clone());
+        let version = version.map_or_else(|| self.strings.none.clone(), |version| Label(version.clone()));
+        let api_version = ApiVersionLabels {
+            api: api.clone(),
+            version: version.clone(),
+        };
+        RouteMetrics {
+            duration: self.duration.get_or_create(&api_version).clone(),
+            upstream: self.upstream_duration.get_or_create(&api_version).clone(),
+            added: self.added.get_or_create(&ApiLabels { api: api.clone() }).clone(),
+            api,
+            version,
+        }
+    }
+
     pub(super) fn record(&self, outcome: &Outcome<'_>, consumer_labels: bool) {
         let context = outcome.context;
         let Some(routed) = context.routed else {
@@ -164,12 +192,7 @@ impl Metrics {
             self.refusals.get_or_create(&labels).inc();
             return;
         };
-        let api = &outcome.loaded.compiled.apis[routed.api];
-        let api_label = Label(api.name.clone());
-        let version = routed.version.map_or_else(
-            || self.strings.none.clone(),
-            |index| Label(api.versions[index].name.clone()),
-        );
+        let route = outcome.loaded.route_metrics(routed.api, routed.version);
         let consumer = match (&context.caller, consumer_labels) {
             (Some(caller), true) => Label(caller.user.clone()),
             _ => self.strings.anonymous.clone(),
@@ -186,30 +209,25 @@ impl Metrics {
             _ => "5xx",
         };
         let labels = RequestLabels {
-            api: api_label.clone(),
-            version: version.clone(),
+            api: route.api.clone(),
+            version: route.version.clone(),
             method: self.strings.methods[method_index].clone(),
             status_class,
             consumer,
         };
         self.requests.get_or_create(&labels).inc();
         let total = outcome.started.elapsed();
-        let api_version = ApiVersionLabels {
-            api: api_label.clone(),
-            version,
-        };
-        self.duration.get_or_create(&api_version).observe(total.as_secs_f64());
+        route.duration.observe(total.as_secs_f64());
         if let Some(upstream) = context.upstream_time {
-            self.upstream_duration
-                .get_or_create(&api_version)
-                .observe(upstream.as_secs_f64());
-            self.added
-                .get_or_create(&ApiLabels { api: api_label.clone() })
-                .observe(total.saturating_sub(upstream).as_secs_f64());
+            route.upstream.observe(upstream.as_secs_f64());
+            route.added.observe(total.saturating_sub(upstream).as_secs_f64());
         }
         if let Some(reason) = context.refusal {
             self.refusals
-                .get_or_create(&RefusalLabels { api: api_label, reason })
+                .get_or_create(&RefusalLabels {
+                    api: route.api.clone(),
+                    reason,
+                })
                 .inc();
         }
     }

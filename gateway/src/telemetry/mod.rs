@@ -10,7 +10,7 @@ use std::time::Instant;
 use http::{Method, StatusCode};
 
 pub use access_log::AccessLog;
-pub use metrics::Metrics;
+pub use metrics::{Metrics, RouteMetrics};
 
 use crate::pipeline::RequestContext;
 use crate::runtime::Loaded;

@@ -68,7 +68,7 @@ pub fn compile(state: &HubState, now: DateTime<Utc>) -> Result<Snapshot, Vec<Fie
         return Err(problems);
     }
     // The gateway's own compiler has the last word on what it can enforce.
-    if let Err(errors) = gateway::compiled::CompiledSnapshot::compile(snapshot.clone(), None) {
+    if let Err(errors) = gateway::compiled::CompiledSnapshot::compile(&snapshot, None) {
         problems.extend(
             errors
                 .0
