@@ -41,6 +41,8 @@ pub async fn handle(
     client: SocketAddr,
 ) -> Response<ResponseBody> {
     let started = Instant::now();
+    // Trace: a server span continuing the client's W3C trace context, when OTLP is on.
+    let span = runtime.telemetry.start_span(&mut request);
     let loaded = runtime.current();
     let mut context = RequestContext {
         request_id: Some(runtime.request_id(request.headers())),
@@ -69,6 +71,7 @@ pub async fn handle(
         started,
     };
     runtime.telemetry.record(&outcome);
+    runtime.telemetry.end_span(span, &outcome);
     response
 }
 
