@@ -16,15 +16,14 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, Scheme, Uri};
 use http::{Method, Request};
 use opentelemetry::metrics::{Histogram, MeterProvider as _};
-use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
+    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    Tracer as _, TracerProvider as _,
 };
-use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_otlp::{MetricExporter, Protocol, SpanExporter, WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider};
 
 use super::Outcome;
@@ -62,7 +61,6 @@ pub struct Otel {
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     duration: Histogram<f64>,
-    propagator: TraceContextPropagator,
 }
 
 /// The server span of one request, from [`Otel::start_span`] to [`Otel::end_span`]. Boxed, so
@@ -177,7 +175,6 @@ impl Otel {
             tracer_provider,
             meter_provider,
             duration,
-            propagator: TraceContextPropagator::new(),
         })
     }
 
@@ -186,10 +183,11 @@ impl Otel {
     /// on the request to the gateway's span, for the upstream; `tracestate` goes on unchanged,
     /// unless the trace is new, when it belongs to no trace any more and is removed.
     pub fn start_span<B>(&self, request: &mut Request<B>) -> RequestSpan {
-        let parent = self
-            .propagator
-            .extract(&opentelemetry_http::HeaderExtractor(request.headers()));
-        let continued = parent.has_active_span();
+        let client_span = client_span_context(request.headers());
+        let continued = client_span.is_some();
+        let parent = client_span.map_or_else(Context::new, |client_span| {
+            Context::new().with_remote_span_context(client_span)
+        });
         let method = method_name(request.method());
         let mut attributes = Vec::with_capacity(12);
         attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method.unwrap_or("_OTHER")));
@@ -200,7 +198,11 @@ impl Otel {
             ));
         }
         attributes.push(KeyValue::new(URL_PATH, request.uri().path().to_owned()));
-        let scheme = request.uri().scheme().unwrap_or(&Scheme::HTTP).as_str().to_owned();
+        let scheme = if request.uri().scheme() == Some(&Scheme::HTTPS) {
+            "https"
+        } else {
+            "http"
+        };
         attributes.push(KeyValue::new(URL_SCHEME, scheme));
         if let Some(authority) = server_authority(request.uri(), request.headers()) {
             attributes.push(KeyValue::new(SERVER_ADDRESS, authority.host().to_owned()));
@@ -338,6 +340,53 @@ fn server_authority(uri: &Uri, headers: &http::HeaderMap) -> Option<Authority> {
             .get(header::HOST)
             .and_then(|host| Authority::try_from(host.as_bytes()).ok())
     })
+}
+
+/// The client's span from a valid W3C `traceparent` (version 00, or a later one read as 00),
+/// with its `tracestate`; `None` when there is none or it is malformed. Written out rather than
+/// through the SDK's propagator, which costs several allocations per request.
+fn client_span_context(headers: &http::HeaderMap) -> Option<SpanContext> {
+    let text = headers.get(TRACEPARENT)?.as_bytes();
+    if text.len() < 55 || text[2] != b'-' || text[35] != b'-' || text[52] != b'-' {
+        return None;
+    }
+    let [version] = lowercase_hex::<1>(&text[..2])?;
+    // Version 00 is exactly 55 characters; a later version may append `-` and more fields.
+    let length_fits = if version == 0 {
+        text.len() == 55
+    } else {
+        text.len() == 55 || text[55] == b'-'
+    };
+    if version == 0xff || !length_fits {
+        return None;
+    }
+    let trace_id = TraceId::from_bytes(lowercase_hex(&text[3..35])?);
+    let span_id = SpanId::from_bytes(lowercase_hex(&text[36..52])?);
+    let [flags] = lowercase_hex::<1>(&text[53..55])?;
+    if trace_id == TraceId::INVALID || span_id == SpanId::INVALID {
+        return None;
+    }
+    let trace_state = headers
+        .get(TRACESTATE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<TraceState>().ok())
+        .unwrap_or_default();
+    let flags = TraceFlags::new(flags) & TraceFlags::SAMPLED;
+    Some(SpanContext::new(trace_id, span_id, flags, true, trace_state))
+}
+
+/// `N` bytes from `2 * N` lowercase hex digits, as W3C Trace Context writes them.
+fn lowercase_hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
+    let nibble = |digit: u8| match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    };
+    let mut bytes = [0u8; N];
+    for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(bytes)
 }
 
 /// `traceparent` naming `span_context` as the parent: `00-<trace id>-<span id>-<flags>`.
