@@ -183,6 +183,10 @@ pub struct GatewayArgs {
     /// Write one JSON line per request to standard output
     #[arg(long, env = "GATEHOUSE_ACCESS_LOG")]
     pub access_log: bool,
+
+    /// Export traces and metrics over OTLP/HTTP to this collector (`http://127.0.0.1:4318`); without it nothing is exported
+    #[arg(long, env = "GATEHOUSE_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]

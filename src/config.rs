@@ -35,6 +35,7 @@ pub struct GatewaySection {
     pub rate_limit_timeout_ms: Option<u64>,
     pub consumer_labels: Option<bool>,
     pub access_log: Option<bool>,
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The gateway's configuration from flags, environment and file.
@@ -56,6 +57,14 @@ pub fn gateway_config(
     {
         return Err("rate_limit_store must start with redis://".into());
     }
+    let otlp = args
+        .otlp_endpoint
+        .as_deref()
+        .or(section.otlp_endpoint.as_deref())
+        .filter(|url| !url.is_empty())
+        .map(gateway::telemetry::OtlpSettings::new)
+        .transpose()
+        .map_err(|error| error.to_string())?;
     let fail = args
         .rate_limit_fail
         .or(section.rate_limit_fail)
@@ -83,6 +92,7 @@ pub fn gateway_config(
         telemetry: gateway::telemetry::TelemetrySettings {
             consumer_labels: !args.no_consumer_labels && section.consumer_labels.unwrap_or(true),
             access_log: args.access_log || section.access_log.unwrap_or(false),
+            otlp,
         },
         ..defaults
     })

@@ -52,6 +52,8 @@ pub struct RequestContext {
 /// affect it.
 pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer: Arc<Peer>) -> Response<ResponseBody> {
     let started = Instant::now();
+    // Trace: a server span continuing the client's W3C trace context, when OTLP is on.
+    let span = runtime.telemetry.start_span(&mut request);
     let loaded = runtime.current();
     let mut context = RequestContext {
         request_id: Some(runtime.request_id(request.headers())),
@@ -80,6 +82,7 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
         started,
     };
     runtime.telemetry.record(&outcome);
+    runtime.telemetry.end_span(span, &outcome);
     response
 }
 

@@ -5,5 +5,6 @@ mod upstream;
 
 mod enforcement;
 mod jwt;
+mod otel;
 mod proxying;
 mod snapshots;

@@ -33,7 +33,15 @@ impl TestGateway {
     }
 
     pub async fn with_limiter(snapshot: Value, limiter: Limiter) -> TestGateway {
-        let runtime = Runtime::new(limiter, TelemetrySettings::default());
+        TestGateway::with_settings(snapshot, limiter, TelemetrySettings::default()).await
+    }
+
+    pub async fn with_telemetry(snapshot: Value, telemetry: TelemetrySettings) -> TestGateway {
+        TestGateway::with_settings(snapshot, Limiter::default(), telemetry).await
+    }
+
+    async fn with_settings(snapshot: Value, limiter: Limiter, telemetry: TelemetrySettings) -> TestGateway {
+        let runtime = Runtime::new(limiter, telemetry);
         runtime.apply(parse(&snapshot)).expect("the test snapshot applies");
         let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
