@@ -44,9 +44,9 @@ pub enum Command {
         after_help = "Examples:\n  gatehouse up --demo\n  gatehouse up --data-dir ./data --hub-listen 127.0.0.1:8080"
     )]
     Up(UpArgs),
-    /// Run a gateway: enforce a snapshot on every request (standalone, from a snapshot file).
+    /// Run a gateway: enforce a snapshot on every request, followed from a hub or read from a file.
     #[command(
-        after_help = "Example:\n  gatehouse gateway --snapshot snapshot.json --gateway-listen 0.0.0.0:8000 --rate-limit-store redis://127.0.0.1:6379"
+        after_help = "Examples:\n  GATEHOUSE_GATEWAY_TOKEN=... gatehouse gateway --hub https://hub.example.com --gateway-listen 0.0.0.0:8000\n  gatehouse gateway --snapshot snapshot.json --gateway-listen 0.0.0.0:8000 --rate-limit-store redis://127.0.0.1:6379"
     )]
     Gateway(GatewayCommandArgs),
     /// Run the hub: the admin REST API and its reference page.
@@ -152,9 +152,17 @@ pub struct GatewayCommandArgs {
 /// Settings of the gateway role.
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
-    /// A snapshot file to enforce; reloaded when it changes
+    /// A snapshot file to enforce; reloaded when it changes. Exclusive with --hub
     #[arg(long, env = "GATEHOUSE_SNAPSHOT", value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
+
+    /// The hub to follow (http:// or https://): its published snapshots are enforced as they come
+    #[arg(long = "hub", env = "GATEHOUSE_HUB_URL", value_name = "URL")]
+    pub hub_url: Option<String>,
+
+    /// The gateway token the hub issued, needed with --hub. Set it through the environment, not the command line
+    #[arg(long, env = "GATEHOUSE_GATEWAY_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 
     /// Address of the gateway's proxy port [default: 127.0.0.1:8000]
     #[arg(long, env = "GATEHOUSE_GATEWAY_LISTEN", value_name = "ADDR")]

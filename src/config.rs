@@ -28,6 +28,8 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields)]
 pub struct GatewaySection {
     pub snapshot: Option<PathBuf>,
+    pub hub_url: Option<String>,
+    pub hub_token: Option<String>,
     pub listen: Option<SocketAddr>,
     pub admin_listen: Option<SocketAddr>,
     pub rate_limit_store: Option<String>,
@@ -65,6 +67,28 @@ pub fn gateway_config(
         .map(gateway::telemetry::OtlpSettings::new)
         .transpose()
         .map_err(|error| error.to_string())?;
+    let snapshot = args.snapshot.clone().or_else(|| section.snapshot.clone());
+    let hub_url = args
+        .hub_url
+        .clone()
+        .or_else(|| section.hub_url.clone())
+        .filter(|url| !url.is_empty());
+    let hub_token = args
+        .token
+        .clone()
+        .or_else(|| section.hub_token.clone())
+        .filter(|token| !token.is_empty());
+    if let Some(url) = &hub_url {
+        if snapshot.is_some() {
+            return Err(
+                "--hub and --snapshot are exclusive: a gateway follows the hub or a snapshot file, not both".into(),
+            );
+        }
+        let Some(token) = &hub_token else {
+            return Err("--hub needs --token (GATEHOUSE_GATEWAY_TOKEN): the gateway token the hub issued".into());
+        };
+        gateway::source::hub::check_settings(url, token).map_err(|error| error.to_string())?;
+    }
     let fail = args
         .rate_limit_fail
         .or(section.rate_limit_fail)
@@ -79,7 +103,9 @@ pub fn gateway_config(
             .map(Path::to_path_buf)
             .or_else(|| file.data_dir.clone())
             .unwrap_or(defaults.data_dir.clone()),
-        snapshot: args.snapshot.clone().or_else(|| section.snapshot.clone()),
+        snapshot,
+        hub_url,
+        hub_token,
         rate_limit_store,
         rate_limit_fail: match fail {
             FailModeArg::Open => gateway::limit::FailMode::Open,
@@ -197,4 +223,66 @@ fn store_config(
         database_url,
         ..defaults
     })
+}
+
+// Inline: the binary has no module directory for a sibling `tests.rs`.
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{FileConfig, gateway_config};
+    use crate::cli::{Cli, Command};
+
+    /// Resolves `gatehouse gateway <flags>` over the TOML `file`.
+    fn check(flags: &[&str], file: &str) -> Result<gateway::config::GatewayConfig, String> {
+        let cli = Cli::try_parse_from(["gatehouse", "gateway"].iter().chain(flags)).expect("the flags parse");
+        let Command::Gateway(args) = cli.command else {
+            unreachable!()
+        };
+        let file: FileConfig = toml::from_str(file).expect("the file parses");
+        gateway_config(&args.gateway, None, &file)
+    }
+
+    #[test]
+    fn hub_and_token_come_from_flags_or_the_file() {
+        let config = check(&["--hub", "https://hub.example.com", "--token", "ghg_1"], "").unwrap();
+        assert_eq!(config.hub_url.as_deref(), Some("https://hub.example.com"));
+        assert_eq!(config.hub_token.as_deref(), Some("ghg_1"));
+        let file = "[gateway]\nhub_url = \"http://127.0.0.1:8080\"\nhub_token = \"ghg_2\"\n";
+        let config = check(&[], file).unwrap();
+        assert_eq!(config.hub_url.as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(config.hub_token.as_deref(), Some("ghg_2"));
+    }
+
+    #[test]
+    fn hub_settings_that_cannot_work_are_refused() {
+        for (flags, file, expected) in [
+            (
+                &[
+                    "--hub",
+                    "https://hub.example.com",
+                    "--token",
+                    "t",
+                    "--snapshot",
+                    "s.json",
+                ][..],
+                "",
+                "--hub and --snapshot are exclusive",
+            ),
+            (
+                &["--token", "t"],
+                "[gateway]\nhub_url = \"https://hub.example.com\"\nsnapshot = \"s.json\"\n",
+                "--hub and --snapshot are exclusive",
+            ),
+            (&["--hub", "https://hub.example.com"], "", "--hub needs --token"),
+            (
+                &["--hub", "hub.example.com", "--token", "t"],
+                "",
+                "hub_url: it must start with http:// or https://",
+            ),
+        ] {
+            let error = check(flags, file).expect_err("refused");
+            assert!(error.starts_with(expected), "{flags:?}: {error}");
+        }
+    }
 }

@@ -21,6 +21,16 @@ pub struct GatewayConfig {
     pub snapshot: Option<PathBuf>,
     /// How often the snapshot file is checked for changes.
     pub reload_interval: Duration,
+    /// The hub to follow (`https://hub.example.com`): its snapshot stream replaces `snapshot`.
+    pub hub_url: Option<String>,
+    /// The gateway token the hub issued, sent as a bearer token. Secret: never printed.
+    pub hub_token: Option<String>,
+    /// Time between status reports to the hub when nothing else happens.
+    pub status_interval: Duration,
+    /// The first wait before reconnecting to the hub; it doubles with each failure.
+    pub reconnect_min: Duration,
+    /// The longest wait before reconnecting to the hub.
+    pub reconnect_max: Duration,
     /// `redis://…` to share rate-limit counters between replicas; absent keeps them in memory.
     pub rate_limit_store: Option<String>,
     /// What to do when the shared rate-limit store does not answer.
@@ -43,6 +53,11 @@ impl Default for GatewayConfig {
             data_dir: PathBuf::from("data"),
             snapshot: None,
             reload_interval: Duration::from_secs(1),
+            hub_url: None,
+            hub_token: None,
+            status_interval: Duration::from_secs(10),
+            reconnect_min: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(30),
             rate_limit_store: None,
             rate_limit_fail: FailMode::Open,
             rate_limit_timeout: Duration::from_millis(50),
@@ -51,22 +66,25 @@ impl Default for GatewayConfig {
     }
 }
 
-// Written by hand so that a password in the Redis URL never reaches a log line.
+// Written by hand so that a password in the Redis URL and the hub token never reach a log line.
 impl std::fmt::Debug for GatewayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let store = self
-            .rate_limit_store
-            .as_deref()
-            .map(|url| match (url.find("://"), url.rfind('@')) {
-                (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
-                _ => url.to_owned(),
-            });
+        let redact = |url: &str| match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+            _ => url.to_owned(),
+        };
+        let store = self.rate_limit_store.as_deref().map(redact);
         f.debug_struct("GatewayConfig")
             .field("listen", &self.listen)
             .field("admin_listen", &self.admin_listen)
             .field("data_dir", &self.data_dir)
             .field("snapshot", &self.snapshot)
             .field("reload_interval", &self.reload_interval)
+            .field("hub_url", &self.hub_url.as_deref().map(redact))
+            .field("hub_token", &self.hub_token.as_ref().map(|_| "***"))
+            .field("status_interval", &self.status_interval)
+            .field("reconnect_min", &self.reconnect_min)
+            .field("reconnect_max", &self.reconnect_max)
             .field("rate_limit_store", &store)
             .field("rate_limit_fail", &self.rate_limit_fail)
             .field("rate_limit_timeout", &self.rate_limit_timeout)

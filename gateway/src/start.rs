@@ -1,15 +1,18 @@
-//! Starting a gateway from its configuration: the limiter, the runtime, the snapshot source,
-//! the listeners. The binary calls [`start`], prints the addresses, and awaits [`Started::serve`].
+//! Starting a gateway from its configuration: the limiter, the runtime, the snapshot source
+//! (a file, or the hub's stream), the listeners. The binary calls [`start`], prints the
+//! addresses, and awaits [`Started::serve`].
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::net::TcpListener;
 
 use crate::config::GatewayConfig;
 use crate::limit::{Limiter, RedisLimiter};
 use crate::runtime::Runtime;
+use crate::source::hub::{HubFollower, HubSettings, HubSettingsError};
 use crate::source::{self, LastGood};
 
 /// Why a gateway could not start.
@@ -22,7 +25,13 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Hub(#[from] HubSettingsError),
+    #[error("hub_url and snapshot are exclusive: a gateway follows the hub or a snapshot file, not both")]
+    TwoSources,
 }
+
+const NO_TOKEN: HubSettingsError = HubSettingsError::Token("it is required with hub_url");
 
 /// A gateway with its listeners bound, ready to serve.
 pub struct Started {
@@ -32,11 +41,20 @@ pub struct Started {
     proxy: TcpListener,
     admin: TcpListener,
     config: GatewayConfig,
+    hub: Option<HubFollower>,
 }
 
-/// Builds the runtime, applies the first snapshot (the source, else the last good one), and
-/// binds both listeners.
+/// Builds the runtime, applies the first snapshot (the file, else the last good one: the hub's
+/// stream only starts with [`Started::serve`]), and binds both listeners.
 pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
+    let started_at = SystemTime::now();
+    if let Some(url) = &config.hub_url {
+        if config.snapshot.is_some() {
+            return Err(StartError::TwoSources);
+        }
+        let token = config.hub_token.as_deref().ok_or(NO_TOKEN)?;
+        source::hub::check_settings(url, token)?;
+    }
     let limiter = match &config.rate_limit_store {
         None => Limiter::default(),
         Some(url) => Limiter::Redis(
@@ -55,12 +73,31 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
     };
     let proxy = bind(config.listen).await?;
     let admin = bind(config.admin_listen).await?;
+    let proxy_address = proxy.local_addr().map_err(|source| StartError::Listen {
+        address: config.listen,
+        source,
+    })?;
+    let hub = match &config.hub_url {
+        None => None,
+        Some(url) => {
+            let token = config.hub_token.clone().ok_or(NO_TOKEN)?;
+            let settings = HubSettings {
+                status_interval: config.status_interval,
+                reconnect_min: config.reconnect_min,
+                reconnect_max: config.reconnect_max,
+                ..HubSettings::new(url.clone(), token, source::hub::instance_name(proxy_address))
+            };
+            Some(HubFollower::new(
+                runtime.clone(),
+                Some(last_good),
+                settings,
+                started_at,
+            )?)
+        }
+    };
     Ok(Started {
         runtime,
-        proxy_address: proxy.local_addr().map_err(|source| StartError::Listen {
-            address: config.listen,
-            source,
-        })?,
+        proxy_address,
         admin_address: admin.local_addr().map_err(|source| StartError::Listen {
             address: config.admin_listen,
             source,
@@ -68,12 +105,15 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
         proxy,
         admin,
         config,
+        hub,
     })
 }
 
 impl Started {
-    /// Serves until `shutdown` completes, reloading the snapshot file as it changes.
+    /// Serves until `shutdown` completes, reloading the snapshot file as it changes or
+    /// following the hub.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let follower = self.hub.map(|hub| tokio::spawn(hub.follow()));
         let watcher = self.config.snapshot.clone().map(|path| {
             let last_good = LastGood::in_dir(&self.config.data_dir);
             tokio::spawn(source::watch_file(
@@ -100,6 +140,9 @@ impl Started {
         let _ = admin.await;
         if let Some(watcher) = watcher {
             watcher.abort();
+        }
+        if let Some(follower) = follower {
+            follower.abort();
         }
     }
 }

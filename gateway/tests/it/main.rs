@@ -4,6 +4,7 @@ mod support;
 mod upstream;
 
 mod enforcement;
+mod hub_stream;
 mod jwt;
 mod otel;
 mod proxying;

@@ -64,6 +64,28 @@ impl TestGateway {
         }
     }
 
+    /// A gateway started the way `gatehouse gateway` starts one (`gateway::start`, then
+    /// `Started::serve`), from `config` with both listeners on loopback ports the system picks.
+    pub async fn from_config(config: gateway::config::GatewayConfig) -> TestGateway {
+        let config = gateway::config::GatewayConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            admin_listen: "127.0.0.1:0".parse().unwrap(),
+            ..config
+        };
+        let started = gateway::start::start(config).await.expect("the gateway starts");
+        let (runtime, address, admin) = (started.runtime.clone(), started.proxy_address, started.admin_address);
+        let (shutdown, mut watch) = tokio::sync::watch::channel(false);
+        tokio::spawn(started.serve(async move {
+            let _ = watch.wait_for(|stop| *stop).await;
+        }));
+        TestGateway {
+            runtime,
+            address,
+            admin,
+            shutdown: Some(shutdown),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }

@@ -1,6 +1,10 @@
-//! Where snapshots come from: a file (a standalone gateway, reloaded when the file changes)
-//! and the last good snapshot, kept on disk so a gateway restarts from it when its source is
-//! away. The hub stream is another source, arriving with the control loop.
+//! Where snapshots come from: a file (a standalone gateway, reloaded when the file changes), the
+//! hub's stream (`hub`), and the last good snapshot, kept on disk so a gateway restarts from it
+//! when its source is away.
+
+mod backoff;
+pub mod hub;
+mod sse;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
