@@ -4,6 +4,7 @@
 //! binary checks the wiring around them: configuration, startup, storage, shutdown, logs.
 
 mod cli;
+mod control_loop;
 mod gateway;
 mod postgres;
 mod restart;
