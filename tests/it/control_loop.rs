@@ -268,3 +268,41 @@ async fn gateways_ride_out_the_hubs_absence_and_catch_up() {
     until_all(&[&restarted], &key, 403, Instant::now()).await;
     drop(hub);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_on_one_hub_replica_reaches_gateways_on_another() {
+    let (upstream_url, _upstream) = upstream().await;
+    let database = PostgresDatabase::create();
+    let replica = || {
+        let mut command = gatehouse();
+        command
+            .args(["hub", "--database-url", &database.url, "--hub-listen", "127.0.0.1:0"])
+            .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        Hub::start(command)
+    };
+    let (first, second) = (replica(), replica());
+    let token = first.issue_admin_token("admin", ADMIN_PASSWORD).await;
+    let on_first = Admin {
+        client: reqwest::Client::new(),
+        origin: first.origin.clone(),
+        token: token.clone(),
+    };
+    let on_second = Admin {
+        client: reqwest::Client::new(),
+        origin: second.origin.clone(),
+        token,
+    };
+    let key = provision(&on_first, &upstream_url).await;
+    // The gateway follows the second replica; every publish happens on the first.
+    let dir = TempDir::new();
+    let (gateway, _) = start_gateway(&on_second, "edge-0", dir.path()).await;
+    until_all(&[&gateway], &key, 200, publish(&on_first, "first").await).await;
+    on_first
+        .ok("PUT", "/access-policies/partners-pets", policy(&["GET"]))
+        .await;
+    let took = until_all(&[&gateway], &key, 403, publish(&on_first, "narrow").await).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "enforced {took:?} after publishing on the other replica"
+    );
+}
