@@ -25,8 +25,10 @@ pub struct Loaded {
     pub jwt: JwtVerifier,
     /// Indexed like `compiled.plans`.
     pub plan_limits: Vec<PlanLimits>,
-    /// Metric handles per API, then per version (slot 0 for requests without a version).
-    route_metrics: Vec<Vec<crate::telemetry::RouteMetrics>>,
+    /// Metric handles per API, then per version (slot 0 for requests without a version), made
+    /// on a route's first request: with 10,000 APIs, series for routes never called would cost
+    /// memory, load time and every scrape.
+    route_metrics: Vec<Box<[std::sync::OnceLock<crate::telemetry::RouteMetrics>]>>,
     /// Active health checks of this snapshot's upstreams; they stop when it is dropped.
     _health_checks: crate::health::HealthChecks,
 }
@@ -43,8 +45,16 @@ pub enum ApplyError {
 /// The gateway's state shared by every connection.
 impl Loaded {
     /// The metric handles of an API version.
-    pub fn route_metrics(&self, api: usize, version: Option<usize>) -> &crate::telemetry::RouteMetrics {
-        &self.route_metrics[api][version.map_or(0, |index| index + 1)]
+    pub fn route_metrics(
+        &self,
+        metrics: &crate::telemetry::Metrics,
+        api: usize,
+        version: Option<usize>,
+    ) -> &crate::telemetry::RouteMetrics {
+        self.route_metrics[api][version.map_or(0, |index| index + 1)].get_or_init(|| {
+            let api = &self.compiled.apis[api];
+            metrics.route_metrics(&api.name, version.map(|index| &api.versions[index].name))
+        })
     }
 }
 
@@ -64,14 +74,7 @@ impl Runtime {
         let pools = PoolCache::default();
         let jwks = JwksCache::default();
         let telemetry = Telemetry::new(telemetry);
-        let empty = build(
-            &Snapshot::empty(),
-            bytes::Bytes::new(),
-            &pools,
-            &jwks,
-            &telemetry.metrics,
-        )
-        .expect("the empty snapshot compiles");
+        let empty = build(&Snapshot::empty(), bytes::Bytes::new(), &pools, &jwks).expect("the empty snapshot compiles");
         Arc::new(Runtime {
             current: ArcSwap::from_pointee(empty),
             pools,
@@ -116,10 +119,9 @@ impl Runtime {
         started: Instant,
     ) -> Result<Duration, ApplyError> {
         let revision = snapshot.revision;
-        let loaded =
-            build(&snapshot, document, &self.pools, &self.jwks, &self.telemetry.metrics).inspect_err(|_| {
-                self.telemetry.metrics.snapshot_rejected.inc();
-            })?;
+        let loaded = build(&snapshot, document, &self.pools, &self.jwks).inspect_err(|_| {
+            self.telemetry.metrics.snapshot_rejected.inc();
+        })?;
         // Free the parsed document before the swap, not after: it is the largest thing here.
         drop(snapshot);
         self.current.store(Arc::new(loaded));
@@ -146,7 +148,6 @@ fn build(
     document: bytes::Bytes,
     pools: &PoolCache,
     jwks: &JwksCache,
-    metrics: &crate::telemetry::Metrics,
 ) -> Result<Loaded, CompileErrors> {
     let compiled = CompiledSnapshot::compile(snapshot, Some(pools))?;
     let plan_limits = compiled.plans.iter().map(plan_limits).collect();
@@ -162,15 +163,7 @@ fn build(
     let route_metrics = compiled
         .apis
         .iter()
-        .map(|api| {
-            std::iter::once(metrics.route_metrics(&api.name, None))
-                .chain(
-                    api.versions
-                        .iter()
-                        .map(|version| metrics.route_metrics(&api.name, Some(&version.name))),
-                )
-                .collect()
-        })
+        .map(|api| (0..=api.versions.len()).map(|_| std::sync::OnceLock::new()).collect())
         .collect();
     Ok(Loaded {
         compiled,

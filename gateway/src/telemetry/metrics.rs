@@ -192,7 +192,7 @@ impl Metrics {
             self.refusals.get_or_create(&labels).inc();
             return;
         };
-        let route = outcome.loaded.route_metrics(routed.api, routed.version);
+        let route = outcome.loaded.route_metrics(self, routed.api, routed.version);
         let consumer = match (&context.caller, consumer_labels) {
             (Some(caller), true) => Label(caller.user.clone()),
             _ => self.strings.anonymous.clone(),
