@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -11,7 +10,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::Viewer;
 use super::extract::QueryParams;
-use super::objects::page_filter;
+use super::objects::{numeric_cursor, page_filter};
 use super::problem::ApiError;
 use crate::domain::audit;
 use crate::model::{AuditAction, AuditEntry, Page};
@@ -47,16 +46,7 @@ pub async fn list(
     QueryParams(params): QueryParams<AuditListParams>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
     let limit = page_filter(params.limit, None, None)?.limit;
-    let before_id = match params.cursor.as_deref() {
-        None => None,
-        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
-            ApiError::rejected(
-                StatusCode::BAD_REQUEST,
-                Some("cursor".into()),
-                "must be a `next_cursor` from a previous page",
-            )
-        })?),
-    };
+    let before_id = numeric_cursor(params.cursor.as_deref())?;
     let filter = AuditFilter {
         actor: params.actor,
         kind: params.kind,

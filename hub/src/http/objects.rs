@@ -37,6 +37,21 @@ pub fn page_filter(limit: Option<u32>, cursor: Option<String>, query: Option<Str
     })
 }
 
+/// Reads the cursor of a list paged by number (audit entries, revisions), newest first.
+pub fn numeric_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|cursor| {
+            cursor.parse::<i64>().map_err(|_| {
+                ApiError::rejected(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    Some("cursor".into()),
+                    "must be a `next_cursor` from a previous page",
+                )
+            })
+        })
+        .transpose()
+}
+
 /// Declares a module with the five operations for one kind, and its router.
 ///
 /// `$Params` must have a `fn into_filter(self) -> Result<ListFilter, ApiError>`. The operation

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::{Admin, Viewer};
 use super::extract::{JsonBody, PathParams, QueryParams};
-use super::objects::page_filter;
+use super::objects::{numeric_cursor, page_filter};
 use super::problem::ApiError;
 use crate::compiler::diff::Change;
 use crate::domain::publish::{self, Published};
@@ -150,16 +150,7 @@ pub async fn list(
     QueryParams(params): QueryParams<RevisionListParams>,
 ) -> Result<Json<Page<Revision>>, ApiError> {
     let limit = page_filter(params.limit, None, None)?.limit;
-    let before = match params.cursor.as_deref() {
-        None => None,
-        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
-            ApiError::rejected(
-                StatusCode::BAD_REQUEST,
-                Some("cursor".into()),
-                "must be a `next_cursor` from a previous page",
-            )
-        })?),
-    };
+    let before = numeric_cursor(params.cursor.as_deref())?;
     Ok(Json(revisions::list(&state.store, before, limit).await?))
 }
 
