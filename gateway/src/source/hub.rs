@@ -204,7 +204,7 @@ impl HubFollower {
                     continue;
                 }
                 *delivered = true;
-                let outcome = self.apply(&event);
+                let outcome = self.apply(&event).await;
                 self.board.record(outcome.err());
                 if reports.try_send(self.board.report()).is_err() {
                     tracing::debug!("status reports are backed up; the next one will say it all");
@@ -213,29 +213,42 @@ impl HubFollower {
         }
     }
 
-    /// Parses, applies and keeps one snapshot event; the running snapshot stays on error.
-    fn apply(&self, event: &Event) -> Result<(), LastError> {
+    /// Parses, applies and keeps one snapshot event; the running snapshot stays on error. A
+    /// large snapshot takes a while to parse and compile: that happens off the request workers.
+    async fn apply(&self, event: &Event) -> Result<(), LastError> {
         let id = event.id.trim().parse::<u64>().ok();
         let document = bytes::Bytes::from(event.data.clone().into_bytes());
-        match self.runtime.apply_document(document.clone()) {
-            Ok(took) => {
-                let revision = id.unwrap_or_else(|| self.runtime.current().compiled.revision);
-                tracing::info!(revision, ?took, "snapshot from the hub applied");
-                if let Some(last_good) = &self.last_good
-                    && let Err(error) = last_good.save(&document)
-                {
-                    tracing::warn!(path = %last_good.path().display(), %error, "could not keep the last good snapshot");
-                }
-                Ok(())
+        let (runtime, last_good) = (self.runtime.clone(), self.last_good.clone());
+        tokio::task::spawn_blocking(move || apply_document(&runtime, last_good.as_ref(), id, document))
+            .await
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
+    }
+}
+
+fn apply_document(
+    runtime: &Runtime,
+    last_good: Option<&LastGood>,
+    id: Option<u64>,
+    document: bytes::Bytes,
+) -> Result<(), LastError> {
+    match runtime.apply_document(document.clone()) {
+        Ok(took) => {
+            let revision = id.unwrap_or_else(|| runtime.current().compiled.revision);
+            tracing::info!(revision, ?took, "snapshot from the hub applied");
+            if let Some(last_good) = last_good
+                && let Err(error) = last_good.save(&document)
+            {
+                tracing::warn!(path = %last_good.path().display(), %error, "could not keep the last good snapshot");
             }
-            Err(error) => {
-                let revision = id.unwrap_or(0);
-                tracing::error!(revision, %error, "snapshot from the hub refused; the running one stays");
-                Err(LastError {
-                    revision,
-                    message: error.to_string(),
-                })
-            }
+            Ok(())
+        }
+        Err(error) => {
+            let revision = id.unwrap_or(0);
+            tracing::error!(revision, %error, "snapshot from the hub refused; the running one stays");
+            Err(LastError {
+                revision,
+                message: error.to_string(),
+            })
         }
     }
 }
