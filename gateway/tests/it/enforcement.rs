@@ -148,14 +148,7 @@ async fn the_plan_limits_each_consumer_and_says_so_in_headers() {
         "alice has her own plan"
     );
     assert_eq!(upstream.hits(), 4);
-    let metrics = client()
-        .get(gateway.admin_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         metrics.contains(r#"gatehouse_refusals_total{api="pets",reason="rate_limited"} 1"#),
         "{metrics}"

@@ -173,14 +173,7 @@ async fn weights_split_traffic_and_a_dead_target_is_retried_then_ejected() {
         );
     }
     assert_eq!(two.hits() - before, 50);
-    let metrics = client()
-        .get(gateway.admin_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         metrics.contains(&format!(
             "gatehouse_upstream_target_up{{api=\"pets\",target=\"http://{dead}\"}} 0"

@@ -81,14 +81,7 @@ async fn an_invalid_snapshot_is_refused_and_the_old_one_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(ready["revision"], 1);
-    let metrics = client()
-        .get(gateway.admin_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(metrics.contains("gatehouse_snapshot_rejected_total 1"), "{metrics}");
 }
 

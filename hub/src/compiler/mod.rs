@@ -18,7 +18,8 @@ use gateway::snapshot::{
 };
 
 use crate::model::{
-    AccessPolicy, Api, ApiKey, ApiVersion, Application, Plan, QuotaPeriod, Selector, Upstream, User, VersionStatus,
+    AccessPolicy, Api, ApiKey, ApiVersion, Application, Kind, Plan, QuotaPeriod, Selector, Upstream, User,
+    VersionStatus,
 };
 use crate::validate::FieldError;
 
@@ -110,10 +111,7 @@ fn api_spec(api: &Api, versions: &[&ApiVersion], problems: &mut Vec<FieldError>)
             upstream: version.spec.upstream.as_ref().map(upstream_spec),
             operations: match &version.spec.openapi {
                 Some(document) => openapi::operations(document).unwrap_or_else(|message| {
-                    problems.push(FieldError::new(
-                        format!("api_versions/{}", version.key_of_self()),
-                        message,
-                    ));
+                    problems.push(FieldError::new(format!("api_versions/{}", version.key()), message));
                     Vec::new()
                 }),
                 None => Vec::new(),
@@ -289,16 +287,6 @@ fn method_name(method: crate::model::HttpMethod) -> &'static str {
         Patch => "PATCH",
         Delete => "DELETE",
         Options => "OPTIONS",
-    }
-}
-
-trait VersionKey {
-    fn key_of_self(&self) -> String;
-}
-
-impl VersionKey for ApiVersion {
-    fn key_of_self(&self) -> String {
-        ApiVersion::key_of(&self.api, &self.spec.name)
     }
 }
 
