@@ -192,6 +192,10 @@ pub struct GatewayArgs {
     #[arg(long, env = "GATEHOUSE_ACCESS_LOG")]
     pub access_log: bool,
 
+    /// Proxy worker threads, each with its own runtime and listener [default: one per core]
+    #[arg(long, env = "GATEHOUSE_GATEWAY_WORKERS", value_name = "N")]
+    pub gateway_workers: Option<std::num::NonZeroUsize>,
+
     /// Export traces and metrics over OTLP/HTTP to this collector (`http://127.0.0.1:4318`); without it nothing is exported
     #[arg(long, env = "GATEHOUSE_OTLP_ENDPOINT", value_name = "URL")]
     pub otlp_endpoint: Option<String>,

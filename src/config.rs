@@ -38,6 +38,7 @@ pub struct GatewaySection {
     pub consumer_labels: Option<bool>,
     pub access_log: Option<bool>,
     pub otlp_endpoint: Option<String>,
+    pub workers: Option<std::num::NonZeroUsize>,
 }
 
 /// The gateway's configuration from flags, environment and file.
@@ -120,6 +121,10 @@ pub fn gateway_config(
             access_log: args.access_log || section.access_log.unwrap_or(false),
             otlp,
         },
+        workers: args
+            .gateway_workers
+            .or(section.workers)
+            .map_or(defaults.workers, std::num::NonZeroUsize::get),
         ..defaults
     })
 }

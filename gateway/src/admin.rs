@@ -23,7 +23,13 @@ pub fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes
             StatusCode::SERVICE_UNAVAILABLE,
             serde_json::json!({ "status": "no snapshot loaded yet" }),
         ),
-        "/config" => json(StatusCode::OK, redacted_config(runtime)),
+        "/config" => match redacted_config(runtime) {
+            Some(document) => json(StatusCode::OK, document),
+            None => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "the running snapshot's document is being saved; ask again" }),
+            ),
+        },
         "/metrics" => {
             let mut text = runtime.telemetry.metrics.encode(runtime.limiter.store_failures());
             append_target_health(runtime, &mut text);
@@ -43,9 +49,14 @@ pub fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes
 
 /// The snapshot in force, as loaded, with key hashes cut to a prefix: enough to tell keys
 /// apart, not enough to look one up.
-fn redacted_config(runtime: &Runtime) -> serde_json::Value {
+fn redacted_config(runtime: &Runtime) -> Option<serde_json::Value> {
     let loaded = runtime.current();
-    let mut document: serde_json::Value = serde_json::from_slice(&loaded.document).unwrap_or_default();
+    let mut document: serde_json::Value = match runtime.document(&loaded) {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        // The empty start has no document.
+        None if !runtime.is_ready() => serde_json::Value::Null,
+        None => return None,
+    };
     if let Some(consumers) = document
         .get_mut("consumers")
         .and_then(|consumers| consumers.as_array_mut())
@@ -57,7 +68,7 @@ fn redacted_config(runtime: &Runtime) -> serde_json::Value {
             }
         }
     }
-    document
+    Some(document)
 }
 
 fn append_target_health(runtime: &Runtime, text: &mut String) {

@@ -38,6 +38,8 @@ pub struct GatewayConfig {
     /// Longest wait for the shared rate-limit store, per request.
     pub rate_limit_timeout: Duration,
     pub telemetry: TelemetrySettings,
+    /// Proxy worker threads, each with its own runtime and listener (`workers`): one per core.
+    pub workers: usize,
 }
 
 /// Default proxy address.
@@ -62,6 +64,7 @@ impl Default for GatewayConfig {
             rate_limit_fail: FailMode::Open,
             rate_limit_timeout: Duration::from_millis(50),
             telemetry: TelemetrySettings::default(),
+            workers: crate::workers::default_count(),
         }
     }
 }
@@ -89,6 +92,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("rate_limit_fail", &self.rate_limit_fail)
             .field("rate_limit_timeout", &self.rate_limit_timeout)
             .field("telemetry", &self.telemetry)
+            .field("workers", &self.workers)
             .finish()
     }
 }

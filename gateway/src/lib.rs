@@ -2,7 +2,7 @@
 //! and the gateway loads) and the rules the hub and the gateway must agree on (route matching,
 //! access evaluation), so both ask the same code. It knows nothing of SQL or HTML.
 //!
-//! A request's path: `server` accepts it, `pipeline` runs route → authenticate → authorize →
+//! A request's path: `server` accepts it (on one of the `workers`, a runtime per core), `pipeline` runs route → authenticate → authorize →
 //! rate-limit, `proxy` forwards it, `refusal` words every no, `telemetry` records the outcome.
 //! `runtime` holds the snapshot in force (swapped whole by `source`), compiled by `compiled`.
 
@@ -24,3 +24,4 @@ pub mod source;
 pub mod start;
 pub mod telemetry;
 pub mod upstream;
+pub mod workers;

@@ -27,8 +27,9 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 pub const CALLER_USER: HeaderName = HeaderName::from_static("x-gatehouse-user");
 pub const CALLER_APPLICATION: HeaderName = HeaderName::from_static("x-gatehouse-application");
 
+const HOP_BY_HOP_COUNT: usize = 8;
 /// Headers that describe one hop (RFC 9110 §7.6.1), never forwarded.
-const HOP_BY_HOP: [HeaderName; 8] = [
+const HOP_BY_HOP: [HeaderName; HOP_BY_HOP_COUNT] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -198,9 +199,19 @@ fn prepare_headers(headers: &mut HeaderMap, api: &CompiledApi, peer: &Peer, uri:
     } else {
         remove_hop_by_hop(headers);
     }
-    headers.remove(&api.api_key_header);
-    headers.remove(CALLER_USER);
-    headers.remove(CALLER_APPLICATION);
+    // The credential and the identity headers are rarely all there: look before removing.
+    let (mut credential, mut identity) = (false, false);
+    for name in headers.keys() {
+        credential |= *name == api.api_key_header;
+        identity |= name == CALLER_USER || name == CALLER_APPLICATION;
+    }
+    if credential {
+        headers.remove(&api.api_key_header);
+    }
+    if identity {
+        headers.remove(CALLER_USER);
+        headers.remove(CALLER_APPLICATION);
+    }
     let earlier = headers.get(&X_FORWARDED_FOR).and_then(|value| value.to_str().ok());
     let forwarded_for = match earlier {
         Some(earlier) => HeaderValue::try_from(format!("{earlier}, {}", peer.address.ip())).ok(),
@@ -216,27 +227,49 @@ fn prepare_headers(headers: &mut HeaderMap, api: &CompiledApi, peer: &Peer, uri:
 }
 
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages carry at most `Connection`: look first, with plain comparisons, and remove
-    // only what is there (each removal hashes the name).
-    let present = headers
-        .keys()
-        .any(|name| HOP_BY_HOP.contains(name) || name == header::UPGRADE);
-    if !present {
+    // Most messages carry at most `Connection` (upstreams answer `Connection: keep-alive`): look
+    // first, with plain comparisons, and remove only what is there (each removal hashes the name).
+    let mut present = [false; HOP_BY_HOP_COUNT];
+    let mut upgrade = false;
+    let mut any = false;
+    for name in headers.keys() {
+        if let Some(index) = HOP_BY_HOP.iter().position(|hop| hop == name) {
+            present[index] = true;
+            any = true;
+        } else if name == header::UPGRADE {
+            upgrade = true;
+            any = true;
+        }
+    }
+    if !any {
         return;
     }
     // Headers named in `Connection` are hop-by-hop too.
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|name| HeaderName::try_from(name.trim()).ok())
-        .filter(|name| !matches!(name.as_str(), "close" | "keep-alive" | "upgrade"))
-        .collect();
-    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+    let named: Vec<HeaderName> = if present[0] {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .filter(|name| !name.eq_ignore_ascii_case("close") && !name.eq_ignore_ascii_case("keep-alive"))
+            .filter(|name| !name.eq_ignore_ascii_case("upgrade"))
+            .filter_map(|name| HeaderName::try_from(name).ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for name in &named {
         headers.remove(name);
     }
-    headers.remove(header::UPGRADE);
+    for (name, present) in HOP_BY_HOP.iter().zip(present) {
+        if present {
+            headers.remove(name);
+        }
+    }
+    if upgrade {
+        headers.remove(header::UPGRADE);
+    }
 }
 
 fn is_upgrade(headers: &HeaderMap) -> bool {

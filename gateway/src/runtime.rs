@@ -20,8 +20,9 @@ use crate::upstream::PoolCache;
 pub struct Loaded {
     pub compiled: CompiledSnapshot,
     /// The document as received (compact JSON), for `/config`: smaller than the parsed
-    /// document, which is dropped once compiled.
-    pub document: bytes::Bytes,
+    /// document, which is dropped once compiled. A large one is not kept when the runtime has
+    /// a last good file ([`Runtime::keep_large_documents_in`]): `/config` reads it from there.
+    pub document: Option<bytes::Bytes>,
     pub jwt: JwtVerifier,
     /// Indexed like `compiled.plans`.
     pub plan_limits: Vec<PlanLimits>,
@@ -66,15 +67,26 @@ pub struct Runtime {
     pub telemetry: Telemetry,
     /// Whether a snapshot from a source (not the empty start) is in force.
     ready: AtomicBool,
+    /// Where the sources keep the last good document; set, large documents are not kept in memory.
+    document_file: std::sync::OnceLock<std::path::PathBuf>,
 }
+
+/// Documents up to this size stay in memory for `/config` even when they are also on disk.
+/// At 10,000 APIs and 100,000 keys a document is about 20 MB, a fifth of the gateway's memory.
+const KEEP_IN_MEMORY_BYTES: usize = 1 << 20;
 
 impl Runtime {
     /// A gateway enforcing the empty snapshot (every request 404) until one is applied.
     pub fn new(limiter: Limiter, telemetry: TelemetrySettings) -> Arc<Runtime> {
-        let pools = PoolCache::default();
+        Runtime::with_workers(limiter, telemetry, 0)
+    }
+
+    /// As [`Runtime::new`], with connection pools kept per proxy worker (`server::workers`).
+    pub fn with_workers(limiter: Limiter, telemetry: TelemetrySettings, workers: usize) -> Arc<Runtime> {
+        let pools = PoolCache::new(workers);
         let jwks = JwksCache::default();
         let telemetry = Telemetry::new(telemetry);
-        let empty = build(&Snapshot::empty(), bytes::Bytes::new(), &pools, &jwks).expect("the empty snapshot compiles");
+        let empty = build(&Snapshot::empty(), None, &pools, &jwks).expect("the empty snapshot compiles");
         Arc::new(Runtime {
             current: ArcSwap::from_pointee(empty),
             pools,
@@ -82,7 +94,26 @@ impl Runtime {
             jwks,
             telemetry,
             ready: AtomicBool::new(false),
+            document_file: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Tells the runtime that its sources keep every applied document in `last_good`, so a
+    /// large one need not stay in memory as well.
+    pub fn keep_large_documents_in(&self, last_good: &crate::source::LastGood) {
+        let _ = self.document_file.set(last_good.path().to_path_buf());
+    }
+
+    /// The document in force, from memory or from the last good file; `None` while the file
+    /// does not hold it yet (it is written just after the swap) or cannot be read.
+    pub fn document(&self, loaded: &Loaded) -> Option<bytes::Bytes> {
+        if let Some(document) = &loaded.document {
+            return Some(document.clone());
+        }
+        let bytes = std::fs::read(self.document_file.get()?).ok()?;
+        let on_disk = Snapshot::parse(&bytes).ok()?;
+        (on_disk.content_hash == loaded.compiled.content_hash && on_disk.revision == loaded.compiled.revision)
+            .then(|| bytes.into())
     }
 
     /// The snapshot in force; a request holds it until it finishes.
@@ -119,6 +150,8 @@ impl Runtime {
         started: Instant,
     ) -> Result<Duration, ApplyError> {
         let revision = snapshot.revision;
+        let document =
+            (self.document_file.get().is_none() || document.len() <= KEEP_IN_MEMORY_BYTES).then_some(document);
         let loaded = build(&snapshot, document, &self.pools, &self.jwks).inspect_err(|_| {
             self.telemetry.metrics.snapshot_rejected.inc();
         })?;
@@ -145,7 +178,7 @@ impl Runtime {
 
 fn build(
     snapshot: &Snapshot,
-    document: bytes::Bytes,
+    document: Option<bytes::Bytes>,
     pools: &PoolCache,
     jwks: &JwksCache,
 ) -> Result<Loaded, CompileErrors> {

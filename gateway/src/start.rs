@@ -38,7 +38,7 @@ pub struct Started {
     pub runtime: Arc<Runtime>,
     pub proxy_address: SocketAddr,
     pub admin_address: SocketAddr,
-    proxy: TcpListener,
+    proxy: crate::workers::ProxyListeners,
     admin: TcpListener,
     config: GatewayConfig,
     hub: Option<HubFollower>,
@@ -63,20 +63,22 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
                 .map_err(|error| StartError::RateLimitStore(error.to_string()))?,
         ),
     };
-    let runtime = Runtime::new(limiter, config.telemetry);
+    let workers = config.workers.max(1);
+    let runtime = Runtime::with_workers(limiter, config.telemetry, workers);
     let last_good = LastGood::in_dir(&config.data_dir);
+    runtime.keep_large_documents_in(&last_good);
     source::start(&runtime, config.snapshot.as_deref(), Some(&last_good));
     let bind = |address: SocketAddr| async move {
         TcpListener::bind(address)
             .await
             .map_err(|source| StartError::Listen { address, source })
     };
-    let proxy = bind(config.listen).await?;
-    let admin = bind(config.admin_listen).await?;
-    let proxy_address = proxy.local_addr().map_err(|source| StartError::Listen {
+    let proxy = crate::workers::bind(config.listen, workers).map_err(|source| StartError::Listen {
         address: config.listen,
         source,
     })?;
+    let admin = bind(config.admin_listen).await?;
+    let proxy_address = proxy.address;
     let hub = match &config.hub_url {
         None => None,
         Some(url) => {
@@ -132,11 +134,15 @@ impl Started {
             self.runtime.clone(),
             wait(stopped.clone()),
         ));
-        let proxy = crate::server::serve_proxy(self.proxy, self.runtime.clone(), async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        });
-        proxy.await;
+        let proxy = self.proxy.serve(self.runtime.clone(), stopped.clone());
+        tokio::pin!(proxy);
+        tokio::select! {
+            () = &mut proxy => {}
+            () = shutdown => {
+                let _ = stop.send(true);
+                proxy.await;
+            }
+        }
         let _ = admin.await;
         if let Some(watcher) = watcher {
             watcher.abort();

@@ -82,7 +82,8 @@ fn keys_and_rules_resolve_to_groups_and_plans() {
         &mut hash,
     )
     .unwrap();
-    let alice = snapshot.consumers.get(&hash).expect("alice's key");
+    let (key, alice) = snapshot.consumers.get(&hash).expect("alice's key");
+    assert_eq!(snapshot.consumers.key_id(key), "k1");
     assert_eq!(&*alice.user, "alice");
     let request = AccessRequest {
         groups: &alice.groups,

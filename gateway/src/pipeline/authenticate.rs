@@ -20,8 +20,6 @@ pub struct Caller {
     pub user: Arc<str>,
     /// The application of an API key; absent for a JWT.
     pub application: Option<Arc<str>>,
-    /// The API key's id; absent for a JWT.
-    pub key_id: Option<Arc<str>>,
     /// Rate-limit keys: the user's, and the application's when there is one.
     pub user_limit_key: Arc<str>,
     pub application_limit_key: Option<Arc<str>>,
@@ -52,7 +50,6 @@ pub(super) async fn authenticate(
                     application_limit_key: None,
                     user: identity.subject.into(),
                     application: None,
-                    key_id: None,
                     groups: loaded
                         .compiled
                         .group_ids(identity.groups.iter().map(String::as_str))
@@ -90,17 +87,17 @@ fn api_key<'r>(api: &CompiledApi, request: &'r Request<Incoming>) -> Option<&'r 
 
 fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, Refusal> {
     let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-    let Some(consumer) = loaded.compiled.consumers.get(&hash) else {
+    let Some((key, consumer)) = loaded.compiled.consumers.get(&hash) else {
         return Err(Refusal::ApiKeyUnknown {
             challenge: challenge(api),
         });
     };
-    if let Some(expires_at) = consumer.expires_at {
+    if let Some(expires_at) = key.expires_at() {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs() as i64);
         if now >= expires_at {
-            let key_id = consumer.key_id.to_string();
+            let key_id = loaded.compiled.consumers.key_id(key).to_owned();
             return Err(Refusal::ApiKeyExpired {
                 key_id,
                 challenge: challenge(api),
@@ -110,7 +107,6 @@ fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, R
     Ok(Caller {
         user: consumer.user.clone(),
         application: Some(consumer.application.clone()),
-        key_id: Some(consumer.key_id.clone()),
         user_limit_key: consumer.user_limit_key.clone(),
         application_limit_key: Some(consumer.application_limit_key.clone()),
         groups: consumer.groups.clone(),

@@ -30,6 +30,8 @@ fn errors_name_the_field() {
         "format: 7 is not supported; this gateway reads format 1"
     );
     assert!(parse_error("{").starts_with("document: "), "{}", parse_error("{"));
+    let trailing = parse_error(r#"{"format":1} {"format":1}"#);
+    assert!(trailing.starts_with("document: trailing characters"), "{trailing}");
 }
 
 #[test]

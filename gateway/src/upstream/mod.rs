@@ -17,7 +17,7 @@ use crate::compiled::Problems;
 use crate::snapshot::{ActiveHealthSpec, PassiveHealthSpec, UpstreamSpec};
 use balance::Schedule;
 
-pub use pool::{PoolCache, PooledBody, SendError, TargetPool};
+pub use pool::{PoolCache, PooledBody, SendError, TargetPool, set_worker_slot};
 
 /// A request body on its way upstream: the client's stream, or nothing (for a retry, which
 /// only happens when there was no body).

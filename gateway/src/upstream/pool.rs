@@ -3,10 +3,15 @@
 //! short-locked stack per target: hyper-util's pooled client spends about a quarter of a
 //! proxied request's instructions on key hashing, checkout and channels (PERFORMANCE.md).
 //!
+//! Each proxy worker (`server::workers`, one current-thread runtime per core) keeps its own idle
+//! stack: a connection's task runs on the worker that opened it, so handing it to another
+//! worker would wake a thread for every request. Threads that are not proxy workers share slot 0.
+//!
 //! A pooled connection the upstream closed meanwhile hands the request back unsent
 //! (`try_send_request`), and the request goes on a fresh connection, so staleness never fails a
 //! request.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
@@ -48,11 +53,22 @@ impl SendError {
     }
 }
 
-/// The idle connections to one target.
+/// The idle connections to one target, one stack per worker slot.
 #[derive(Debug)]
 pub struct TargetPool {
     authority: Authority,
-    idle: Mutex<Vec<Idle>>,
+    idle: Box<[Mutex<Vec<Idle>>]>,
+}
+
+thread_local! {
+    /// This thread's slot in every pool: its proxy worker number, 0 for other threads.
+    static WORKER_SLOT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks the calling thread as proxy worker `worker` (from 1): it takes and gives back
+/// connections in its own slot.
+pub fn set_worker_slot(worker: usize) {
+    WORKER_SLOT.with(|slot| slot.set(worker));
 }
 
 #[derive(Debug)]
@@ -62,11 +78,17 @@ struct Idle {
 }
 
 impl TargetPool {
-    fn new(authority: Authority) -> TargetPool {
+    fn new(authority: Authority, slots: usize) -> TargetPool {
         TargetPool {
             authority,
-            idle: Mutex::new(Vec::new()),
+            idle: (0..slots.max(1)).map(|_| Mutex::new(Vec::new())).collect(),
         }
+    }
+
+    /// The calling thread's idle stack.
+    fn slot(&self) -> &Mutex<Vec<Idle>> {
+        let slot = WORKER_SLOT.with(Cell::get);
+        &self.idle[if slot < self.idle.len() { slot } else { 0 }]
     }
 
     /// Sends a request on an idle connection, or a new one.
@@ -93,7 +115,7 @@ impl TargetPool {
     }
 
     fn take(&self) -> Option<SendRequest<ProxyBody>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut idle = self.slot().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         while let Some(candidate) = idle.pop() {
             if !candidate.sender.is_closed() && candidate.since.elapsed() < IDLE_TIMEOUT {
                 return Some(candidate.sender);
@@ -106,7 +128,7 @@ impl TargetPool {
         if sender.is_closed() {
             return;
         }
-        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut idle = self.slot().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(Idle {
                 sender,
@@ -202,9 +224,19 @@ impl Body for PooledBody {
 #[derive(Debug, Default)]
 pub struct PoolCache {
     pools: Mutex<HashMap<Authority, Weak<TargetPool>>>,
+    /// Idle stacks per pool: one per proxy worker, and slot 0.
+    slots: usize,
 }
 
 impl PoolCache {
+    /// Pools for `workers` proxy workers (plus slot 0 for every other thread).
+    pub fn new(workers: usize) -> PoolCache {
+        PoolCache {
+            pools: Mutex::default(),
+            slots: workers + 1,
+        }
+    }
+
     /// The pool of a target, made on first use.
     pub fn get(&self, authority: &Authority) -> Arc<TargetPool> {
         let mut pools = self.pools.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -212,7 +244,7 @@ impl PoolCache {
             return pool;
         }
         pools.retain(|_, pool| pool.strong_count() > 0);
-        let pool = Arc::new(TargetPool::new(authority.clone()));
+        let pool = Arc::new(TargetPool::new(authority.clone(), self.slots));
         pools.insert(authority.clone(), Arc::downgrade(&pool));
         pool
     }

@@ -199,3 +199,69 @@ async fn the_admin_port_shows_what_is_enforced_with_keys_redacted() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_snapshot_is_kept_on_disk_only_and_config_still_shows_it_across_proxy_workers() {
+    let upstream = Upstream::start("one").await;
+    let mut document = snapshot(&upstream.url(), 100);
+    // Enough keys to pass the 1 MiB that stays in memory.
+    let consumers = document["consumers"].as_array_mut().unwrap();
+    for index in 0..12_000 {
+        consumers.push(serde_json::json!({
+            "key_hash": crate::support::key_hash(&format!("filler-{index}")),
+            "key_id": format!("filler-{index}"),
+            "user": format!("filler-user-{}", index % 50),
+            "application": "filler",
+            "groups": ["support"],
+        }));
+    }
+    let text = document.to_string();
+    assert!(text.len() > 1 << 20, "{} bytes", text.len());
+    let dir = std::env::temp_dir().join(format!("gatehouse-large-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("snapshot.json");
+    std::fs::write(&file, &text).unwrap();
+    let gateway = crate::support::TestGateway::from_config(gateway::config::GatewayConfig {
+        snapshot: Some(file),
+        data_dir: dir.join("data"),
+        workers: 3,
+        ..Default::default()
+    })
+    .await;
+    assert!(gateway.runtime.current().document.is_none(), "not kept in memory");
+    // The last good file is written just after the swap.
+    let mut config = Value::Null;
+    for _ in 0..100 {
+        let response = client().get(gateway.admin_url("/config")).send().await.unwrap();
+        if response.status() == StatusCode::OK {
+            config = response.json().await.unwrap();
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(config["apis"][0]["name"], "pets");
+    assert_eq!(config["consumers"].as_array().unwrap().len(), 12_003);
+    let shown = config["consumers"][5]["key_hash"].as_str().unwrap();
+    assert!(shown.contains("redacted"), "{shown}");
+    // Many connections, spread by the kernel over the three proxy workers, each with its own
+    // upstream pool: every one is answered.
+    let mut calls = Vec::new();
+    for _ in 0..24 {
+        let url = gateway.url("/pets/v1/x");
+        calls.push(tokio::spawn(async move {
+            let client = client();
+            let mut statuses = Vec::new();
+            for _ in 0..5 {
+                let response = client.get(&url).header("x-api-key", ALICE_KEY).send().await.unwrap();
+                statuses.push(response.status());
+            }
+            statuses
+        }));
+    }
+    for call in calls {
+        assert!(call.await.unwrap().iter().all(|status| *status == StatusCode::OK));
+    }
+    assert_eq!(upstream.hits(), 120);
+    let _ = std::fs::remove_dir_all(&dir);
+}

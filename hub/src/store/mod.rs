@@ -89,12 +89,21 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         let options = AnyConnectOptions::from_str(url)?;
+        // A connection's buffers grow to the largest message it carried (a 5 MB snapshot at
+        // 10,000 APIs) and sqlx keeps them: 16 pooled connections would hold ~150 MB. Shrink
+        // them back as each connection returns to the pool.
+        let pool_options = AnyPoolOptions::new().after_release(|connection, _| {
+            Box::pin(async move {
+                sqlx::Connection::shrink_buffers(connection);
+                Ok(true)
+            })
+        });
         let pool = match backend {
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
+            Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
             // One connection: SQLite serialises writers anyway, and a single connection avoids
             // the lock-upgrade deadlocks of concurrent deferred transactions.
             Backend::Sqlite => {
-                AnyPoolOptions::new()
+                pool_options
                     .max_connections(1)
                     .after_connect(|connection, _| {
                         Box::pin(async move {
