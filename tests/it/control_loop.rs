@@ -257,7 +257,7 @@ async fn gateways_ride_out_the_hubs_absence_and_catch_up() {
     // A state the gateways could not enforce (an https upstream: no TLS to upstreams yet) is
     // refused at publish, since the hub compiles with the gateway's own rules; the gateway keeps
     // its revision. (A revision a gateway refuses anyway shows in the fleet with its reason:
-    // hub/tests/it/publishing.rs and gateway/tests/it/hub_stream.rs test the two halves.)
+    // `a_revision_a_gateway_refuses_shows_in_the_fleet_and_the_old_one_keeps_serving`.)
     admin.ok("PUT", "/apis/pets", json!({ "name": "pets", "route": { "path_prefix": "/pets" }, "upstream": { "targets": [{ "url": "https://127.0.0.1:9" }] } })).await;
     let (status, answer) = admin
         .send("POST", "/revisions", json!({ "message": "https upstream" }))
@@ -305,4 +305,58 @@ async fn a_publish_on_one_hub_replica_reaches_gateways_on_another() {
         took < Duration::from_secs(1),
         "enforced {took:?} after publishing on the other replica"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revision_a_gateway_refuses_shows_in_the_fleet_and_the_old_one_keeps_serving() {
+    let (upstream_url, _upstream) = upstream().await;
+    let database = PostgresDatabase::create();
+    let mut command = gatehouse();
+    command
+        .args(["hub", "--database-url", &database.url, "--hub-listen", "127.0.0.1:0"])
+        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    let hub = Hub::start(command);
+    let admin = Admin {
+        client: reqwest::Client::new(),
+        origin: hub.origin.clone(),
+        token: hub.issue_admin_token("admin", ADMIN_PASSWORD).await,
+    };
+    let key = provision(&admin, &upstream_url).await;
+    let dir = TempDir::new();
+    let (gateway, _) = start_gateway(&admin, "edge-0", dir.path()).await;
+    until_all(&[&gateway], &key, 200, publish(&admin, "first").await).await;
+
+    // The hub compiles with the gateway's own rules, so it never publishes what a gateway of its
+    // version refuses; a newer hub can (a snapshot format this gateway does not read). Such a
+    // revision is written straight into the store, as that hub would have written it.
+    database.execute(
+        "INSERT INTO revisions (number, content_hash, author, created_at, message, snapshot) \
+         VALUES (2, 'from-a-newer-hub', 'admin', 0, 'format 2', '{\"format\": 2, \"revision\": 2}')",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let edge = loop {
+        let fleet = admin.ok("GET", "/fleet", Value::Null).await;
+        let edge = fleet
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|gateway| gateway["name"] == "edge-0")
+            .cloned()
+            .unwrap();
+        if edge["last_error"]["revision"] == 2 {
+            break edge;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the refusal never reached the fleet view: {edge}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let message = edge["last_error"]["message"].as_str().unwrap();
+    assert!(message.contains("format"), "{message}");
+    assert_eq!(edge["applied_revision"], 1, "{edge}");
+    assert_eq!(edge["latest_revision"], 2, "{edge}");
+    assert_eq!(edge["drift"], true, "{edge}");
+    // The gateway keeps enforcing revision 1.
+    until_all(&[&gateway], &key, 200, Instant::now()).await;
 }

@@ -301,6 +301,11 @@ pub struct PostgresDatabase {
 }
 
 impl PostgresDatabase {
+    /// Runs one SQL statement in this database, as an operator with `psql` would.
+    pub fn execute(&self, sql: &str) {
+        psql(&self.url, sql);
+    }
+
     pub fn create() -> PostgresDatabase {
         let server_url = std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
