@@ -57,6 +57,9 @@ pub async fn forward(
     let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
     let (parts, body) = request.into_parts();
     let mut headers = parts.headers;
+    // Room for what goes on below (forwarding, identity, request id, host) in one growth, not
+    // one per insert.
+    headers.reserve(8);
     prepare_headers(&mut headers, api, peer, &parts.uri, upgrade.is_some());
     if let Some(request_id) = &context.request_id {
         headers.insert(REQUEST_ID, request_id.clone());
@@ -117,7 +120,8 @@ pub async fn forward(
                     status,
                     StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
                 );
-                upstream.record(target_index, !failed, now_ms());
+                // Only a failure reads the time (for ejection): the pick's clock does.
+                upstream.record(target_index, !failed, now);
                 if status == StatusCode::SWITCHING_PROTOCOLS {
                     if let Some(client_upgrade) = upgrade {
                         tunnel(client_upgrade, hyper::upgrade::on(&mut response));

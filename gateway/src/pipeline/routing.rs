@@ -84,6 +84,10 @@ pub(crate) fn request_host(request: &Request<Incoming>) -> &str {
 /// Whether a path has `.` or `..` segments (also percent-encoded), which an upstream might
 /// resolve differently than the route did.
 fn has_dot_segment(path: &str) -> bool {
+    // Most paths have neither a `/.` nor a `%`: two fast scans instead of a split.
+    if !path.contains("/.") && !path.contains('%') {
+        return false;
+    }
     path.split('/').any(|segment| {
         matches!(segment, "." | "..")
             || (segment.len() <= 6 && segment.contains('%') && {
