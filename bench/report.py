@@ -346,9 +346,10 @@ def heap_section(facts: dict, work_dir: str) -> list:
         )
     lines += [
         "",
-        "The gateway keeps the snapshot document as received (compact JSON, for `/config`) and the compiled"
-        " tables; the parsed document is dropped once compiled. Since the binary allocates with mimalloc,"
-        " which massif does not see, the massif tables read zero: the live heap is not measured here.",
+        "The gateway keeps the compiled tables; the parsed document is dropped once compiled, and a document"
+        " over 1 MiB is not kept in memory at all (`/config` reads it back from the last good file). Since"
+        " the binary allocates with mimalloc, which massif does not see, the massif tables read zero: the"
+        " live heap is not measured here.",
         "",
         "The gap between VmRSS and the live heap is memory the allocator holds after freeing it: the"
         " transient parsed document made while loading is freed, and given back over time.",
@@ -406,8 +407,9 @@ def snapshot_section(facts: dict, summary: dict) -> list:
             "",
             "A swap under load: one wrk sample against (f), with a new revision renamed over the file a third"
             " of the way through (the gateway notices within its 1 s poll). `source::watch_file` runs the whole"
-            " reload (`apply_file`: read, parse, compile, swap, keep on disk) inline in its task, on a runtime"
-            " worker; pinned to one core the gateway has one worker, so requests wait for the reload.",
+            " reload (`apply_file`: read, parse, compile, swap, keep on disk) on the main runtime's blocking"
+            " pool, off the proxy worker; pinned to one core, both share it, so requests still wait while the"
+            " reload has the core.",
             "",
             "| sample | req/s | p99 ms | p99.9 ms | max ms | non-2xx / errors |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",

@@ -20,11 +20,10 @@ use crate::source::{self, LastGood};
 pub enum StartError {
     #[error("rate_limit_store: {0}")]
     RateLimitStore(String),
-    #[error("cannot listen on {address}: {source}")]
-    Listen {
-        address: SocketAddr,
-        source: std::io::Error,
-    },
+    // The cause is in the message, not a `source`: the binary prints the chain, and would say
+    // "Address already in use" twice.
+    #[error("cannot listen on {address}: {error}")]
+    Listen { address: SocketAddr, error: std::io::Error },
     #[error(transparent)]
     Hub(#[from] HubSettingsError),
     #[error("hub_url and snapshot are exclusive: a gateway follows the hub or a snapshot file, not both")]
@@ -71,11 +70,11 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
     let bind = |address: SocketAddr| async move {
         TcpListener::bind(address)
             .await
-            .map_err(|source| StartError::Listen { address, source })
+            .map_err(|error| StartError::Listen { address, error })
     };
-    let proxy = crate::workers::bind(config.listen, workers).map_err(|source| StartError::Listen {
+    let proxy = crate::workers::bind(config.listen, workers).map_err(|error| StartError::Listen {
         address: config.listen,
-        source,
+        error,
     })?;
     let admin = bind(config.admin_listen).await?;
     let proxy_address = proxy.address;
@@ -100,9 +99,9 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
     Ok(Started {
         runtime,
         proxy_address,
-        admin_address: admin.local_addr().map_err(|source| StartError::Listen {
+        admin_address: admin.local_addr().map_err(|error| StartError::Listen {
             address: config.admin_listen,
-            source,
+            error,
         })?,
         proxy,
         admin,
