@@ -27,7 +27,7 @@ pub fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes
             Some(document) => json(StatusCode::OK, document),
             None => json(
                 StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({ "status": "the running snapshot's document is being saved; ask again" }),
+                serde_json::json!({ "status": "the last good file no longer holds the running snapshot's document (a newer one is being applied, or it was changed); ask again" }),
             ),
         },
         "/metrics" => {
@@ -50,13 +50,12 @@ pub fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes
 /// The snapshot in force, as loaded, with key hashes cut to a prefix: enough to tell keys
 /// apart, not enough to look one up.
 fn redacted_config(runtime: &Runtime) -> Option<serde_json::Value> {
+    // The empty start has no document.
+    if !runtime.is_ready() {
+        return Some(serde_json::Value::Null);
+    }
     let loaded = runtime.current();
-    let mut document: serde_json::Value = match runtime.document(&loaded) {
-        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-        // The empty start has no document.
-        None if !runtime.is_ready() => serde_json::Value::Null,
-        None => return None,
-    };
+    let mut document: serde_json::Value = serde_json::from_slice(&runtime.document(&loaded)?).unwrap_or_default();
     if let Some(consumers) = document
         .get_mut("consumers")
         .and_then(|consumers| consumers.as_array_mut())

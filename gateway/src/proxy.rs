@@ -120,8 +120,8 @@ pub async fn forward(
                     status,
                     StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
                 );
-                // Only a failure reads the time (for ejection): the pick's clock does.
-                upstream.record(target_index, !failed, now);
+                // A success needs no time; a failure's ejection counts from now, not the pick.
+                upstream.record(target_index, !failed, if failed { now_ms() } else { now });
                 if status == StatusCode::SWITCHING_PROTOCOLS {
                     if let Some(client_upgrade) = upgrade {
                         tunnel(client_upgrade, hyper::upgrade::on(&mut response));

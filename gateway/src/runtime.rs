@@ -8,11 +8,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use http::{HeaderMap, HeaderValue};
+use sha2::{Digest, Sha256};
 
 use crate::compiled::{CompileErrors, CompiledSnapshot};
 use crate::jwt::{JwksCache, JwtVerifier};
 use crate::limit::{Limiter, PlanLimits};
 use crate::snapshot::{QuotaPeriodSpec, Snapshot};
+use crate::source::LastGood;
 use crate::telemetry::{Telemetry, TelemetrySettings};
 use crate::upstream::PoolCache;
 
@@ -20,9 +22,8 @@ use crate::upstream::PoolCache;
 pub struct Loaded {
     pub compiled: CompiledSnapshot,
     /// The document as received (compact JSON), for `/config`: smaller than the parsed
-    /// document, which is dropped once compiled. A large one is not kept when the runtime has
-    /// a last good file ([`Runtime::keep_large_documents_in`]): `/config` reads it from there.
-    pub document: Option<bytes::Bytes>,
+    /// document, which is dropped once compiled.
+    pub document: DocumentCopy,
     pub jwt: JwtVerifier,
     /// Indexed like `compiled.plans`.
     pub plan_limits: Vec<PlanLimits>,
@@ -67,13 +68,44 @@ pub struct Runtime {
     pub telemetry: Telemetry,
     /// Whether a snapshot from a source (not the empty start) is in force.
     ready: AtomicBool,
-    /// Where the sources keep the last good document; set, large documents are not kept in memory.
-    document_file: std::sync::OnceLock<std::path::PathBuf>,
+}
+
+/// Where the document in force is kept for `/config`.
+#[derive(Debug)]
+pub enum DocumentCopy {
+    /// The empty start: no document.
+    None,
+    Memory(bytes::Bytes),
+    /// A large document lives only in the last good file, written before the swap; the hash
+    /// of its bytes tells whether the file still holds it.
+    File {
+        path: std::path::PathBuf,
+        sha256: [u8; 32],
+    },
 }
 
 /// Documents up to this size stay in memory for `/config` even when they are also on disk.
 /// At 10,000 APIs and 100,000 keys a document is about 20 MB, a fifth of the gateway's memory.
 const KEEP_IN_MEMORY_BYTES: usize = 1 << 20;
+
+/// Saves an applied document as the last good one; says where `/config` finds it. A document
+/// that could not be saved stays in memory.
+fn keep(document: bytes::Bytes, last_good: Option<&LastGood>) -> DocumentCopy {
+    let Some(last_good) = last_good else {
+        return DocumentCopy::Memory(document);
+    };
+    if let Err(error) = last_good.save(&document) {
+        tracing::warn!(path = %last_good.path().display(), %error, "could not keep the last good snapshot");
+        return DocumentCopy::Memory(document);
+    }
+    if document.len() <= KEEP_IN_MEMORY_BYTES {
+        return DocumentCopy::Memory(document);
+    }
+    DocumentCopy::File {
+        path: last_good.path().to_path_buf(),
+        sha256: Sha256::digest(&document).into(),
+    }
+}
 
 impl Runtime {
     /// A gateway enforcing the empty snapshot (every request 404) until one is applied.
@@ -81,12 +113,12 @@ impl Runtime {
         Runtime::with_workers(limiter, telemetry, 0)
     }
 
-    /// As [`Runtime::new`], with connection pools kept per proxy worker (`server::workers`).
+    /// As [`Runtime::new`], with connection pools kept per proxy worker (`crate::workers`).
     pub fn with_workers(limiter: Limiter, telemetry: TelemetrySettings, workers: usize) -> Arc<Runtime> {
         let pools = PoolCache::new(workers);
         let jwks = JwksCache::default();
         let telemetry = Telemetry::new(telemetry);
-        let empty = build(&Snapshot::empty(), None, &pools, &jwks).expect("the empty snapshot compiles");
+        let empty = build(&Snapshot::empty(), DocumentCopy::None, &pools, &jwks).expect("the empty snapshot compiles");
         Arc::new(Runtime {
             current: ArcSwap::from_pointee(empty),
             pools,
@@ -94,26 +126,7 @@ impl Runtime {
             jwks,
             telemetry,
             ready: AtomicBool::new(false),
-            document_file: std::sync::OnceLock::new(),
         })
-    }
-
-    /// Tells the runtime that its sources keep every applied document in `last_good`, so a
-    /// large one need not stay in memory as well.
-    pub fn keep_large_documents_in(&self, last_good: &crate::source::LastGood) {
-        let _ = self.document_file.set(last_good.path().to_path_buf());
-    }
-
-    /// The document in force, from memory or from the last good file; `None` while the file
-    /// does not hold it yet (it is written just after the swap) or cannot be read.
-    pub fn document(&self, loaded: &Loaded) -> Option<bytes::Bytes> {
-        if let Some(document) = &loaded.document {
-            return Some(document.clone());
-        }
-        let bytes = std::fs::read(self.document_file.get()?).ok()?;
-        let on_disk = Snapshot::parse(&bytes).ok()?;
-        (on_disk.content_hash == loaded.compiled.content_hash && on_disk.revision == loaded.compiled.revision)
-            .then(|| bytes.into())
     }
 
     /// The snapshot in force; a request holds it until it finishes.
@@ -126,40 +139,59 @@ impl Runtime {
         self.ready.load(Ordering::Acquire)
     }
 
+    /// The document in force, from memory or from the last good file; `None` for the empty
+    /// start, or when the file no longer holds it (a newer one is being applied, or it was
+    /// changed by hand).
+    pub fn document(&self, loaded: &Loaded) -> Option<bytes::Bytes> {
+        match &loaded.document {
+            DocumentCopy::None => None,
+            DocumentCopy::Memory(document) => Some(document.clone()),
+            DocumentCopy::File { path, sha256 } => {
+                let bytes = std::fs::read(path).ok()?;
+                (<[u8; 32]>::from(Sha256::digest(&bytes)) == *sha256).then(|| bytes.into())
+            }
+        }
+    }
+
     /// Compiles a snapshot and swaps it in. Requests in flight finish on the one they began
     /// with. An invalid snapshot changes nothing.
     pub fn apply(&self, snapshot: Snapshot) -> Result<Duration, ApplyError> {
         let document = serde_json::to_vec(&snapshot).expect("a snapshot always serialises");
-        self.apply_parsed(snapshot, document.into(), Instant::now())
+        self.apply_parsed(snapshot, document.into(), None, Instant::now())
     }
 
     /// Parses a snapshot document (as a file or the hub sends it), compiles it and swaps it in;
-    /// the load time reported covers all three.
-    pub fn apply_document(&self, document: bytes::Bytes) -> Result<Duration, ApplyError> {
+    /// the load time reported covers all three. With `last_good`, a document that compiles is
+    /// kept there before the swap, and one over 1 MiB then only there.
+    pub fn apply_document(&self, document: bytes::Bytes, last_good: Option<&LastGood>) -> Result<Duration, ApplyError> {
         let started = Instant::now();
         let snapshot = Snapshot::parse(&document).inspect_err(|_| {
             self.telemetry.metrics.snapshot_rejected.inc();
         })?;
-        self.apply_parsed(snapshot, document, started)
+        self.apply_parsed(snapshot, document, last_good, started)
     }
 
     fn apply_parsed(
         &self,
         snapshot: Snapshot,
         document: bytes::Bytes,
+        last_good: Option<&LastGood>,
         started: Instant,
     ) -> Result<Duration, ApplyError> {
         let revision = snapshot.revision;
-        let document =
-            (self.document_file.get().is_none() || document.len() <= KEEP_IN_MEMORY_BYTES).then_some(document);
-        let loaded = build(&snapshot, document, &self.pools, &self.jwks).inspect_err(|_| {
+        let mut loaded = build(&snapshot, DocumentCopy::None, &self.pools, &self.jwks).inspect_err(|_| {
             self.telemetry.metrics.snapshot_rejected.inc();
         })?;
         // Free the parsed document before the swap, not after: it is the largest thing here.
         drop(snapshot);
+        // Kept on disk before the swap, so that `/config` never misses it; the write is not
+        // part of the load time.
+        let compiled_in = started.elapsed();
+        loaded.document = keep(document, last_good);
+        let swapped = Instant::now();
         self.current.store(Arc::new(loaded));
         self.ready.store(true, Ordering::Release);
-        let took = started.elapsed();
+        let took = compiled_in + swapped.elapsed();
         self.telemetry.metrics.snapshot_loaded(revision, took);
         Ok(took)
     }
@@ -178,7 +210,7 @@ impl Runtime {
 
 fn build(
     snapshot: &Snapshot,
-    document: Option<bytes::Bytes>,
+    document: DocumentCopy,
     pools: &PoolCache,
     jwks: &JwksCache,
 ) -> Result<Loaded, CompileErrors> {

@@ -65,7 +65,6 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
     let workers = config.workers.max(1);
     let runtime = Runtime::with_workers(limiter, config.telemetry, workers);
     let last_good = LastGood::in_dir(&config.data_dir);
-    runtime.keep_large_documents_in(&last_good);
     source::start(&runtime, config.snapshot.as_deref(), Some(&last_good));
     let bind = |address: SocketAddr| async move {
         TcpListener::bind(address)
@@ -136,12 +135,14 @@ impl Started {
         let proxy = self.proxy.serve(self.runtime.clone(), stopped.clone());
         tokio::pin!(proxy);
         tokio::select! {
-            () = &mut proxy => {}
+            () = &mut proxy => tracing::error!("the proxy workers stopped on their own; stopping the gateway"),
             () = shutdown => {
                 let _ = stop.send(true);
                 proxy.await;
             }
         }
+        // Whichever way the proxy ended, the admin port ends with it.
+        let _ = stop.send(true);
         let _ = admin.await;
         if let Some(watcher) = watcher {
             watcher.abort();

@@ -13,21 +13,35 @@ use tokio::sync::watch;
 
 use crate::runtime::Runtime;
 
-/// The proxy listeners, bound before the workers start so that an address in use fails the start.
+/// The proxy listeners, bound before the workers start so that an address in use fails the
+/// start. (Each worker builds its runtime on its own thread: a runtime may not be dropped in
+/// async code, as it would be here if the start failed later.)
 pub struct ProxyListeners {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<std::net::TcpListener>,
     pub address: SocketAddr,
 }
 
 /// Binds `workers` listeners (at least one) on `address`. With port 0 the first one picks the
 /// port and the others join it.
 pub fn bind(address: SocketAddr, workers: usize) -> std::io::Result<ProxyListeners> {
+    let workers = workers.max(1);
+    if workers > 1 && address.port() != 0 {
+        // `SO_REUSEPORT` would let this group join another process's listeners on the port
+        // (an old gateway still running) and quietly take part of its traffic: a plain bind
+        // first says whether the address is free.
+        drop(listen(address, false)?);
+    }
     let first = listen(address, workers > 1)?;
     let address = first.local_addr()?;
     let mut listeners = vec![first];
     for _ in 1..workers {
         listeners.push(listen(address, true)?);
     }
+    // Each listener moves to its worker's runtime: deregistered here, registered there.
+    let listeners = listeners
+        .into_iter()
+        .map(TcpListener::into_std)
+        .collect::<std::io::Result<_>>()?;
     Ok(ProxyListeners { listeners, address })
 }
 
@@ -47,18 +61,11 @@ fn listen(address: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener>
 
 impl ProxyListeners {
     /// Serves on one worker thread per listener until `stop` turns true; returns when every
-    /// worker has finished its connections (within `server::GRACE_PERIOD`).
+    /// worker has finished its connections (within `server::GRACE_PERIOD`), or at once if no
+    /// worker thread could start.
     pub async fn serve(self, runtime: Arc<Runtime>, stop: watch::Receiver<bool>) {
         let mut finished = Vec::new();
         for (index, listener) in self.listeners.into_iter().enumerate() {
-            // The listener moves to the worker's runtime: deregistered here, registered there.
-            let listener = match listener.into_std() {
-                Ok(listener) => listener,
-                Err(error) => {
-                    tracing::error!(%error, "a proxy listener could not move to its worker");
-                    continue;
-                }
-            };
             let (done, finished_one) = tokio::sync::oneshot::channel::<()>();
             let runtime = runtime.clone();
             let mut stop = stop.clone();

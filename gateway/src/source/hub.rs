@@ -231,15 +231,10 @@ fn apply_document(
     id: Option<u64>,
     document: bytes::Bytes,
 ) -> Result<(), LastError> {
-    match runtime.apply_document(document.clone()) {
+    match runtime.apply_document(document, last_good) {
         Ok(took) => {
             let revision = id.unwrap_or_else(|| runtime.current().compiled.revision);
             tracing::info!(revision, ?took, "snapshot from the hub applied");
-            if let Some(last_good) = last_good
-                && let Err(error) = last_good.save(&document)
-            {
-                tracing::warn!(path = %last_good.path().display(), %error, "could not keep the last good snapshot");
-            }
             Ok(())
         }
         Err(error) => {

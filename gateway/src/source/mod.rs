@@ -63,7 +63,7 @@ pub fn apply_file(runtime: &Runtime, path: &Path, last_good: Option<&LastGood>) 
         source,
     })?);
     let took = runtime
-        .apply_document(document.clone())
+        .apply_document(document, last_good)
         .map_err(|source| match source {
             crate::runtime::ApplyError::Malformed(source) => SourceError::Parse {
                 path: path.display().to_string(),
@@ -74,11 +74,6 @@ pub fn apply_file(runtime: &Runtime, path: &Path, last_good: Option<&LastGood>) 
                 source,
             },
         })?;
-    if let Some(last_good) = last_good
-        && let Err(error) = last_good.save(&document)
-    {
-        tracing::warn!(path = %last_good.path.display(), %error, "could not keep the last good snapshot");
-    }
     Ok(took)
 }
 
@@ -95,7 +90,8 @@ pub fn start(runtime: &Runtime, file: Option<&Path>, last_good: Option<&LastGood
         }
     }
     if let Some(last_good) = last_good.filter(|last_good| last_good.path.exists()) {
-        match apply_file(runtime, &last_good.path.clone(), None) {
+        // Passed as its own last good copy, so that a large document is not held in memory too.
+        match apply_file(runtime, &last_good.path.clone(), Some(last_good)) {
             Ok(_) => {
                 tracing::info!(path = %last_good.path.display(), revision = runtime.current().compiled.revision, "started from the last good snapshot")
             }

@@ -3,7 +3,7 @@
 //! short-locked stack per target: hyper-util's pooled client spends about a quarter of a
 //! proxied request's instructions on key hashing, checkout and channels (PERFORMANCE.md).
 //!
-//! Each proxy worker (`server::workers`, one current-thread runtime per core) keeps its own idle
+//! Each proxy worker (`crate::workers`, one current-thread runtime per core) keeps its own idle
 //! stack: a connection's task runs on the worker that opened it, so handing it to another
 //! worker would wake a thread for every request. Threads that are not proxy workers share slot 0.
 //!
@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 
 use super::ProxyBody;
 
-/// Most idle connections kept per target.
+/// Most idle connections kept per target, shared out among its worker slots.
 const MAX_IDLE: usize = 512;
 /// Idle connections older than this are closed rather than reused: upstreams commonly close
 /// keep-alive connections after a minute or so.
@@ -129,7 +129,7 @@ impl TargetPool {
             return;
         }
         let mut idle = self.slot().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if idle.len() < MAX_IDLE {
+        if idle.len() < (MAX_IDLE / self.idle.len()).max(1) {
             idle.push(Idle {
                 sender,
                 since: Instant::now(),

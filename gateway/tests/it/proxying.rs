@@ -314,3 +314,22 @@ async fn active_health_checks_take_a_failing_target_out() {
     }
     assert!(sick.hits() - sick_before <= 2, "only probes reach the sick target");
 }
+
+#[tokio::test]
+async fn proxy_workers_refuse_a_port_another_process_listens_on() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    for workers in [1, 2, 4] {
+        let error = gateway::workers::bind(address, workers)
+            .err()
+            .expect("the port is taken");
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::AddrInUse,
+            "{workers} workers: {error}"
+        );
+    }
+    drop(taken);
+    let listeners = gateway::workers::bind(address, 4).expect("free again");
+    assert_eq!(listeners.address, address);
+}
