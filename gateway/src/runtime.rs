@@ -165,15 +165,17 @@ impl Runtime {
     /// kept there before the swap, and one over 1 MiB then only there.
     pub fn apply_document(&self, document: bytes::Bytes, last_good: Option<&LastGood>) -> Result<Duration, ApplyError> {
         let started = Instant::now();
-        let snapshot = Snapshot::parse(&document).inspect_err(|_| {
+        // Consumers borrow from the document's bytes; the clone is a reference count.
+        let bytes = document.clone();
+        let snapshot = Snapshot::parse_borrowed(&bytes).inspect_err(|_| {
             self.telemetry.metrics.snapshot_rejected.inc();
         })?;
         self.apply_parsed(snapshot, document, last_good, started)
     }
 
-    fn apply_parsed(
+    fn apply_parsed<C: crate::snapshot::Consumer>(
         &self,
-        snapshot: Snapshot,
+        snapshot: Snapshot<C>,
         document: bytes::Bytes,
         last_good: Option<&LastGood>,
         started: Instant,
@@ -208,8 +210,8 @@ impl Runtime {
     }
 }
 
-fn build(
-    snapshot: &Snapshot,
+fn build<C: crate::snapshot::Consumer>(
+    snapshot: &Snapshot<C>,
     document: DocumentCopy,
     pools: &PoolCache,
     jwks: &JwksCache,

@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use foldhash::HashMap as FastMap;
 
-use super::Problems;
+use super::{GroupTable, Problems};
 use crate::access::GroupId;
-use crate::snapshot::ConsumerSpec;
 
 /// Who an API key belongs to: a user's application, with the user's groups. Keys of the same
 /// application share one.
@@ -53,9 +52,9 @@ pub struct Consumers {
 }
 
 impl Consumers {
-    pub(super) fn compile(
-        specs: &[ConsumerSpec],
-        intern_groups: &mut dyn FnMut(&[String]) -> Box<[GroupId]>,
+    pub(super) fn compile<C: crate::snapshot::Consumer>(
+        specs: &[C],
+        group_table: &mut GroupTable,
         problems: &mut Problems,
     ) -> Consumers {
         let mut strings: FastMap<&str, Arc<str>> = FastMap::default();
@@ -63,40 +62,40 @@ impl Consumers {
         let mut consumer_index: FastMap<(&str, &str, *const [GroupId]), u32> = FastMap::default();
         let mut consumers = Vec::new();
         let mut by_hash = HashMap::with_capacity_and_hasher(specs.len(), BuildHasherDefault::default());
-        let mut key_ids = String::with_capacity(specs.iter().map(|spec| spec.key_id.len()).sum());
+        let mut key_ids = String::with_capacity(specs.iter().map(|spec| spec.key_id().len()).sum());
         for (index, spec) in specs.iter().enumerate() {
             let mut hash = [0u8; 32];
-            if hex::decode_to_slice(&spec.key_hash, &mut hash).is_err() {
+            if hex::decode_to_slice(spec.key_hash(), &mut hash).is_err() {
                 problems.push(
                     format!("consumers[{index}].key_hash"),
                     "must be 64 hex digits (SHA-256)",
                 );
                 continue;
             }
-            let groups = intern_groups(&spec.groups);
+            let groups = group_table.intern_all(spec.groups());
             let groups = group_sets
                 .entry(groups.clone())
                 .or_insert_with(|| groups.into())
                 .clone();
             let consumer = *consumer_index
-                .entry((spec.user.as_str(), spec.application.as_str(), Arc::as_ptr(&groups)))
+                .entry((spec.user(), spec.application(), Arc::as_ptr(&groups)))
                 .or_insert_with(|| {
                     consumers.push(Consumer {
-                        user: intern(&mut strings, &spec.user),
-                        application: intern(&mut strings, &spec.application),
-                        user_limit_key: format!("u:{}", spec.user).into(),
-                        application_limit_key: format!("a:{}", spec.application).into(),
+                        user: intern(&mut strings, spec.user()),
+                        application: intern(&mut strings, spec.application()),
+                        user_limit_key: format!("u:{}", spec.user()).into(),
+                        application_limit_key: format!("a:{}", spec.application()).into(),
                         groups: groups.clone(),
                     });
                     (consumers.len() - 1) as u32
                 });
             let entry = ApiKeyEntry {
                 key_id_start: key_ids.len() as u32,
-                key_id_len: spec.key_id.len() as u32,
+                key_id_len: spec.key_id().len() as u32,
                 consumer,
-                expires_at: spec.expires_at.unwrap_or(i64::MAX),
+                expires_at: spec.expires_at().unwrap_or(i64::MAX),
             };
-            key_ids.push_str(&spec.key_id);
+            key_ids.push_str(spec.key_id());
             if by_hash.insert(hash, entry).is_some() {
                 problems.push(
                     format!("consumers[{index}].key_hash"),

@@ -62,7 +62,10 @@ impl Problems {
 impl CompiledSnapshot {
     /// Validates a snapshot and builds its tables. `pools` gives upstream targets their connection
     /// pools; without it (in the hub) upstreams are checked but cannot send.
-    pub fn compile(snapshot: &Snapshot, pools: Option<&PoolCache>) -> Result<CompiledSnapshot, CompileErrors> {
+    pub fn compile<C: crate::snapshot::Consumer>(
+        snapshot: &Snapshot<C>,
+        pools: Option<&PoolCache>,
+    ) -> Result<CompiledSnapshot, CompileErrors> {
         let mut problems = Problems::default();
         let plans = index_plans(&snapshot.plans, &mut problems);
         let mut groups = GroupTable::default();
@@ -130,7 +133,7 @@ impl CompiledSnapshot {
             api.names_operations |= operations.is_some();
             api.rules.push(Rule {
                 policy: rule.policy.as_str().into(),
-                groups: groups.intern_all(&rule.groups),
+                groups: groups.intern_all(rule.groups.iter().map(String::as_str)),
                 versions: (!rule.versions.is_empty()).then(|| versions.into()),
                 methods,
                 operations,
@@ -138,11 +141,7 @@ impl CompiledSnapshot {
             });
         }
 
-        let consumers = Consumers::compile(
-            &snapshot.consumers,
-            &mut |names| groups.intern_all(names),
-            &mut problems,
-        );
+        let consumers = Consumers::compile(&snapshot.consumers, &mut groups, &mut problems);
         check_issuers(&snapshot.jwt_issuers, &mut problems);
 
         if !problems.0.is_empty() {
@@ -229,8 +228,8 @@ impl GroupTable {
         id
     }
 
-    fn intern_all(&mut self, names: &[String]) -> Box<[GroupId]> {
-        let mut ids: Vec<GroupId> = names.iter().map(|name| self.intern(name)).collect();
+    fn intern_all<'n>(&mut self, names: impl Iterator<Item = &'n str>) -> Box<[GroupId]> {
+        let mut ids: Vec<GroupId> = names.map(|name| self.intern(name)).collect();
         ids.sort_unstable();
         ids.dedup();
         ids.into()

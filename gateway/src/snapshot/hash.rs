@@ -10,25 +10,25 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{AccessRuleSpec, ApiSpec, ConsumerSpec, PlanSpec, Snapshot};
+use super::{AccessRuleSpec, ApiSpec, PlanSpec, Snapshot};
 use crate::jwt::IssuerConfig;
 
 /// `Snapshot` with the two fields the hash leaves out fixed, by reference. Its fields must stay
 /// in `Snapshot`'s order (a test checks the two serialise alike).
 #[derive(Serialize)]
-struct Canonical<'a> {
+struct Canonical<'a, C> {
     format: u32,
     revision: u64,
     content_hash: &'a str,
     apis: &'a [ApiSpec],
     plans: &'a [PlanSpec],
-    consumers: &'a [ConsumerSpec],
+    consumers: &'a [C],
     jwt_issuers: &'a [IssuerConfig],
     access_rules: &'a [AccessRuleSpec],
 }
 
 /// Hex SHA-256 of the snapshot's content.
-pub fn content_hash(snapshot: &Snapshot) -> String {
+pub fn content_hash<C: Serialize>(snapshot: &Snapshot<C>) -> String {
     let canonical = Canonical {
         format: snapshot.format,
         revision: 0,

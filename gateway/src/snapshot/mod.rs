@@ -13,6 +13,8 @@
 
 mod hash;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 pub use hash::content_hash;
@@ -34,10 +36,12 @@ pub enum SnapshotError {
     HashMismatch { declared: String, actual: String },
 }
 
-/// One published state of the hub, as the gateway enforces it.
+/// One published state of the hub, as the gateway enforces it. `C` is how consumers are held:
+/// owned ([`ConsumerSpec`], everywhere by default) or borrowed from the document's bytes
+/// ([`ConsumerRef`], when the gateway loads one: 100,000 keys then cost no allocation each).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Snapshot {
+pub struct Snapshot<C = ConsumerSpec> {
     /// Format version of this document ([`SNAPSHOT_FORMAT`]).
     pub format: u32,
     /// The hub's revision number; 0 for a hand-written standalone file.
@@ -54,8 +58,8 @@ pub struct Snapshot {
     #[serde(default)]
     pub plans: Vec<PlanSpec>,
     /// API keys and who they belong to.
-    #[serde(default)]
-    pub consumers: Vec<ConsumerSpec>,
+    #[serde(default = "Vec::new")]
+    pub consumers: Vec<C>,
     /// Identity providers whose JWTs are accepted (the contract is `jwt::IssuerConfig`).
     #[serde(default)]
     pub jwt_issuers: Vec<crate::jwt::IssuerConfig>,
@@ -295,6 +299,77 @@ pub struct ConsumerSpec {
     pub expires_at: Option<i64>,
 }
 
+/// [`ConsumerSpec`] borrowing its strings from the document it was parsed from (a string with
+/// escapes is copied). Serialises exactly as `ConsumerSpec` does, so the content hash agrees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerRef<'a> {
+    #[serde(borrow)]
+    pub key_hash: Cow<'a, str>,
+    #[serde(borrow)]
+    pub key_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub user: Cow<'a, str>,
+    #[serde(borrow)]
+    pub application: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub groups: Vec<Cow<'a, str>>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// What the gateway's compiler reads of a consumer, however it is held.
+pub trait Consumer {
+    fn key_hash(&self) -> &str;
+    fn key_id(&self) -> &str;
+    fn user(&self) -> &str;
+    fn application(&self) -> &str;
+    fn groups(&self) -> impl Iterator<Item = &str>;
+    fn expires_at(&self) -> Option<i64>;
+}
+
+impl Consumer for ConsumerSpec {
+    fn key_hash(&self) -> &str {
+        &self.key_hash
+    }
+    fn key_id(&self) -> &str {
+        &self.key_id
+    }
+    fn user(&self) -> &str {
+        &self.user
+    }
+    fn application(&self) -> &str {
+        &self.application
+    }
+    fn groups(&self) -> impl Iterator<Item = &str> {
+        self.groups.iter().map(String::as_str)
+    }
+    fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+}
+
+impl Consumer for ConsumerRef<'_> {
+    fn key_hash(&self) -> &str {
+        &self.key_hash
+    }
+    fn key_id(&self) -> &str {
+        &self.key_id
+    }
+    fn user(&self) -> &str {
+        &self.user
+    }
+    fn application(&self) -> &str {
+        &self.application
+    }
+    fn groups(&self) -> impl Iterator<Item = &str> {
+        self.groups.iter().map(|group| &**group)
+    }
+    fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+}
+
 /// One grant of an access policy: groups may use an API (narrowed by versions, methods and
 /// operations; an empty list allows all) under a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -358,7 +433,16 @@ impl Snapshot {
             Ok(snapshot) => snapshot,
             Err(error) => return Err(Snapshot::parse_error(bytes, error)),
         };
-        Snapshot::check(snapshot)
+        snapshot.check()
+    }
+
+    /// As [`Snapshot::parse`], with consumers borrowed from `bytes`: what a gateway loads.
+    pub fn parse_borrowed(bytes: &[u8]) -> Result<Snapshot<ConsumerRef<'_>>, SnapshotError> {
+        let snapshot: Snapshot<ConsumerRef<'_>> = match serde_json::from_slice(bytes) {
+            Ok(snapshot) => snapshot,
+            Err(error) => return Err(Snapshot::parse_error(bytes, error)),
+        };
+        snapshot.check()
     }
 
     /// The error of a document that does not parse, naming the field that is wrong.
@@ -385,8 +469,18 @@ impl Snapshot {
         }
     }
 
+    /// The document as JSON, with its content hash filled in.
+    pub fn to_json_with_hash(&self) -> String {
+        let mut hashed = self.clone();
+        hashed.content_hash = content_hash(self);
+        serde_json::to_string_pretty(&hashed).expect("a snapshot always serialises")
+    }
+}
+
+impl<C: Consumer + Serialize> Snapshot<C> {
     /// Checks a parsed document's format and, when declared, its content hash.
-    fn check(snapshot: Snapshot) -> Result<Snapshot, SnapshotError> {
+    fn check(self) -> Result<Self, SnapshotError> {
+        let snapshot = self;
         if snapshot.format != SNAPSHOT_FORMAT {
             return Err(SnapshotError::UnsupportedFormat { found: snapshot.format });
         }
@@ -400,13 +494,6 @@ impl Snapshot {
             }
         }
         Ok(snapshot)
-    }
-
-    /// The document as JSON, with its content hash filled in.
-    pub fn to_json_with_hash(&self) -> String {
-        let mut hashed = self.clone();
-        hashed.content_hash = content_hash(self);
-        serde_json::to_string_pretty(&hashed).expect("a snapshot always serialises")
     }
 }
 

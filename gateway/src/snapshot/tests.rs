@@ -51,3 +51,24 @@ fn the_content_hash_is_checked() {
     let tampered = json.replace("\"plans\": []", "\"plans\": [{\"name\": \"free\"}]");
     assert!(parse_error(&tampered).starts_with("content_hash:"), "{tampered}");
 }
+
+#[test]
+fn borrowed_consumers_parse_and_hash_as_owned_ones() {
+    let json = r#"{"format":1,"revision":3,"consumers":[
+        {"key_hash":"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8","key_id":"k1","user":"alice","application":"app","groups":["staff","ops"]},
+        {"key_hash":"6e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8","key_id":"k2","user":"b\u00e9a \"q\"","application":"app","expires_at":99}
+    ]}"#;
+    let owned = Snapshot::parse(json.as_bytes()).unwrap();
+    let borrowed = Snapshot::parse_borrowed(json.as_bytes()).unwrap();
+    assert_eq!(content_hash(&owned), content_hash(&borrowed));
+    assert!(matches!(borrowed.consumers[0].user, Cow::Borrowed("alice")));
+    // A string with escapes cannot borrow; it is copied, unescaped.
+    assert_eq!(borrowed.consumers[1].user, "béa \"q\"");
+    assert_eq!(borrowed.consumers[1].groups, Vec::<Cow<str>>::new());
+    assert_eq!(borrowed.consumers[1].expires_at, Some(99));
+    // Both refuse the same mistakes, naming the same field.
+    let unknown = r#"{"format":1,"consumers":[{"key_hash":"x","key_id":"k","user":"u","application":"a","group":[]}]}"#;
+    let borrowed_error = Snapshot::parse_borrowed(unknown.as_bytes()).unwrap_err().to_string();
+    assert!(borrowed_error.starts_with("consumers[0]"), "{borrowed_error}");
+    assert_eq!(borrowed_error, parse_error(unknown));
+}
