@@ -7,7 +7,8 @@
 //! drop a rule. `docs/SNAPSHOT.md` documents it field by field for people; this module is the
 //! authority.
 //!
-//! Loading is two steps: [`Snapshot::parse`] (serde, with the failing field named) and
+//! Loading is two steps: [`Snapshot::parse`] (serde, with the failing field named; the gateway
+//! uses [`Snapshot::parse_borrowed`], which leaves consumers' strings in the document) and
 //! `compiled::CompiledSnapshot::compile` (validation and lookup tables). Only a snapshot that
 //! passes both is ever swapped in.
 
