@@ -1,8 +1,10 @@
 //! Proxy workers: one OS thread per core, each with its own current-thread tokio runtime and its
 //! own listener on the proxy address (`SO_REUSEPORT`, so the kernel spreads connections), the
 //! way nginx runs a worker per core. A connection, its requests and its upstream connections
-//! stay on one thread: no work stealing, no cross-thread wake-ups on the request path
-//! (PERFORMANCE.md: about 7 % faster than a multi-thread runtime at the same instructions).
+//! stay on one thread: no work stealing, no cross-thread wake-ups on the request path.
+//! (PERFORMANCE.md measured a current-thread runtime ~7 % faster than a one-worker multi-thread
+//! one; `bench/run` here saw about the same throughput for one worker. What it buys is scaling
+//! over cores without a shared scheduler.)
 //! Everything else (admin port, snapshot sources, health checks) stays on the main runtime.
 
 use std::net::SocketAddr;

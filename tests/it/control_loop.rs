@@ -27,6 +27,15 @@ struct Admin {
 }
 
 impl Admin {
+    /// The first admin of `hub`, with a fresh admin token.
+    async fn signed_in(hub: &Hub) -> Admin {
+        Admin {
+            client: reqwest::Client::new(),
+            origin: hub.origin.clone(),
+            token: hub.issue_admin_token("admin", ADMIN_PASSWORD).await,
+        }
+    }
+
     async fn send(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
         let request = self
             .client
@@ -144,11 +153,7 @@ async fn publish(admin: &Admin, message: &str) -> Instant {
 async fn change_is_enforced_everywhere_and_rolls_back(hub_command: std::process::Command, n_gateways: usize) {
     let (upstream_url, _upstream) = upstream().await;
     let hub = Hub::start(hub_command);
-    let admin = Admin {
-        client: reqwest::Client::new(),
-        origin: hub.origin.clone(),
-        token: hub.issue_admin_token("admin", ADMIN_PASSWORD).await,
-    };
+    let admin = Admin::signed_in(&hub).await;
     let key = provision(&admin, &upstream_url).await;
     let dirs: Vec<TempDir> = (0..n_gateways).map(|_| TempDir::new()).collect();
     let mut gateways = Vec::new();
@@ -200,11 +205,7 @@ async fn change_is_enforced_everywhere_and_rolls_back(hub_command: std::process:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_two_gateways_enforce_each_publish_within_a_second() {
     let database = PostgresDatabase::create();
-    let mut command = gatehouse();
-    command
-        .args(["hub", "--database-url", &database.url, "--hub-listen", "127.0.0.1:0"])
-        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    change_is_enforced_everywhere_and_rolls_back(command, 2).await;
+    change_is_enforced_everywhere_and_rolls_back(crate::support::hub_on_postgres(&database.url), 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,11 +219,7 @@ async fn gateways_ride_out_the_hubs_absence_and_catch_up() {
     let (upstream_url, _upstream) = upstream().await;
     let hub_dir = TempDir::new();
     let mut hub = Hub::start(crate::support::hub_on_sqlite(hub_dir.path()));
-    let admin = Admin {
-        client: reqwest::Client::new(),
-        origin: hub.origin.clone(),
-        token: hub.issue_admin_token("admin", ADMIN_PASSWORD).await,
-    };
+    let admin = Admin::signed_in(&hub).await;
     let key = provision(&admin, &upstream_url).await;
     let gateway_dir = TempDir::new();
     let (gateway, gateway_args) = start_gateway(&admin, "edge-0", gateway_dir.path()).await;
@@ -273,13 +270,7 @@ async fn gateways_ride_out_the_hubs_absence_and_catch_up() {
 async fn a_publish_on_one_hub_replica_reaches_gateways_on_another() {
     let (upstream_url, _upstream) = upstream().await;
     let database = PostgresDatabase::create();
-    let replica = || {
-        let mut command = gatehouse();
-        command
-            .args(["hub", "--database-url", &database.url, "--hub-listen", "127.0.0.1:0"])
-            .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
-        Hub::start(command)
-    };
+    let replica = || Hub::start(crate::support::hub_on_postgres(&database.url));
     let (first, second) = (replica(), replica());
     let token = first.issue_admin_token("admin", ADMIN_PASSWORD).await;
     let on_first = Admin {
@@ -311,16 +302,8 @@ async fn a_publish_on_one_hub_replica_reaches_gateways_on_another() {
 async fn a_revision_a_gateway_refuses_shows_in_the_fleet_and_the_old_one_keeps_serving() {
     let (upstream_url, _upstream) = upstream().await;
     let database = PostgresDatabase::create();
-    let mut command = gatehouse();
-    command
-        .args(["hub", "--database-url", &database.url, "--hub-listen", "127.0.0.1:0"])
-        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    let hub = Hub::start(command);
-    let admin = Admin {
-        client: reqwest::Client::new(),
-        origin: hub.origin.clone(),
-        token: hub.issue_admin_token("admin", ADMIN_PASSWORD).await,
-    };
+    let hub = Hub::start(crate::support::hub_on_postgres(&database.url));
+    let admin = Admin::signed_in(&hub).await;
     let key = provision(&admin, &upstream_url).await;
     let dir = TempDir::new();
     let (gateway, _) = start_gateway(&admin, "edge-0", dir.path()).await;

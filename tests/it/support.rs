@@ -50,6 +50,15 @@ pub fn hub_on_sqlite(data_dir: &Path) -> Command {
     command
 }
 
+/// `gatehouse hub` on a Postgres database, on a port the system picks.
+pub fn hub_on_postgres(database_url: &str) -> Command {
+    let mut command = gatehouse();
+    command
+        .args(["hub", "--database-url", database_url, "--hub-listen", "127.0.0.1:0"])
+        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    command
+}
+
 /// A name that no other test, and no other run of this binary, uses; lowercase, digits and `_` only,
 /// so it is also a valid Postgres database name.
 pub fn unique_name(prefix: &str) -> String {
