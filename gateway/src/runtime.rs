@@ -84,29 +84,6 @@ pub enum DocumentCopy {
     },
 }
 
-/// Documents up to this size stay in memory for `/config` even when they are also on disk.
-/// At 10,000 APIs and 100,000 keys a document is about 20 MB, a fifth of the gateway's memory.
-const KEEP_IN_MEMORY_BYTES: usize = 1 << 20;
-
-/// Saves an applied document as the last good one; says where `/config` finds it. A document
-/// that could not be saved stays in memory.
-fn keep(document: bytes::Bytes, last_good: Option<&LastGood>) -> DocumentCopy {
-    let Some(last_good) = last_good else {
-        return DocumentCopy::Memory(document);
-    };
-    if let Err(error) = last_good.save(&document) {
-        tracing::warn!(path = %last_good.path().display(), %error, "could not keep the last good snapshot");
-        return DocumentCopy::Memory(document);
-    }
-    if document.len() <= KEEP_IN_MEMORY_BYTES {
-        return DocumentCopy::Memory(document);
-    }
-    DocumentCopy::File {
-        path: last_good.path().to_path_buf(),
-        sha256: Sha256::digest(&document).into(),
-    }
-}
-
 impl Runtime {
     /// A gateway enforcing the empty snapshot (every request 404) until one is applied.
     pub fn new(limiter: Limiter, telemetry: TelemetrySettings) -> Arc<Runtime> {
@@ -207,6 +184,29 @@ impl Runtime {
             return given.clone();
         }
         new_request_id()
+    }
+}
+
+/// Documents up to this size stay in memory for `/config` even when they are also on disk.
+/// At 10,000 APIs and 100,000 keys a document is about 20 MB, a fifth of the gateway's memory.
+const KEEP_IN_MEMORY_BYTES: usize = 1 << 20;
+
+/// Saves an applied document as the last good one; says where `/config` finds it. A document
+/// that could not be saved stays in memory.
+fn keep(document: bytes::Bytes, last_good: Option<&LastGood>) -> DocumentCopy {
+    let Some(last_good) = last_good else {
+        return DocumentCopy::Memory(document);
+    };
+    if let Err(error) = last_good.save(&document) {
+        tracing::warn!(path = %last_good.path().display(), %error, "could not keep the last good snapshot");
+        return DocumentCopy::Memory(document);
+    }
+    if document.len() <= KEEP_IN_MEMORY_BYTES {
+        return DocumentCopy::Memory(document);
+    }
+    DocumentCopy::File {
+        path: last_good.path().to_path_buf(),
+        sha256: Sha256::digest(&document).into(),
     }
 }
 
