@@ -54,6 +54,11 @@ pub enum Command {
         after_help = "Example:\n  GATEHOUSE_ADMIN_PASSWORD=change-me-please gatehouse hub --database-url postgres://postgres@127.0.0.1/gatehouse"
     )]
     Hub(RoleArgs),
+    /// Run the developer portal: sign-in, the catalog, API pages, try-it, applications and keys.
+    #[command(
+        after_help = "Example:\n  gatehouse portal --database-url postgres://postgres@127.0.0.1/gatehouse --portal-gateway-url https://api.example.com --portal-public-url https://developers.example.com"
+    )]
+    Portal(PortalCommandArgs),
     /// Apply database migrations, then exit.
     #[command(after_help = "Example:\n  gatehouse migrate --database-url postgres://postgres@127.0.0.1/gatehouse")]
     Migrate(StoreArgs),
@@ -137,6 +142,49 @@ pub struct UpArgs {
     pub hub: RoleArgs,
     #[command(flatten)]
     pub gateway: GatewayArgs,
+    #[command(flatten)]
+    pub portal: PortalArgs,
+}
+
+/// `portal`: the hub's store it reads and writes, and the portal's settings.
+#[derive(Debug, Clone, Args)]
+pub struct PortalCommandArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub portal: PortalArgs,
+}
+
+/// Settings of the portal role. Identity providers are configured in the file (`[[portal.providers]]`).
+#[derive(Debug, Clone, Args)]
+pub struct PortalArgs {
+    /// Address of the developer portal [default: 127.0.0.1:8090]
+    #[arg(long, env = "GATEHOUSE_PORTAL_LISTEN", value_name = "ADDR")]
+    pub portal_listen: Option<SocketAddr>,
+
+    /// The gateway try-it calls go to, and nowhere else [default: the gateway of `up`, or http://127.0.0.1:8000]
+    #[arg(long, env = "GATEHOUSE_PORTAL_GATEWAY_URL", value_name = "URL")]
+    pub portal_gateway_url: Option<String>,
+
+    /// The portal's public base URL, for identity providers' redirects [default: http://<portal listen address>]
+    #[arg(long, env = "GATEHOUSE_PORTAL_PUBLIC_URL", value_name = "URL")]
+    pub portal_public_url: Option<String>,
+
+    /// When the session cookie is marked Secure: auto (over TLS, or behind a proxy that says so), always, never [default: auto]
+    #[arg(long, env = "GATEHOUSE_PORTAL_SECURE_COOKIES", value_enum)]
+    pub portal_secure_cookies: Option<SecureCookiesArg>,
+
+    /// Let anyone create a developer account (in no group) from the sign-in page
+    #[arg(long, env = "GATEHOUSE_PORTAL_SELF_SIGN_UP")]
+    pub portal_self_sign_up: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecureCookiesArg {
+    Auto,
+    Always,
+    Never,
 }
 
 /// `gateway`: where it keeps state, and the gateway's settings.

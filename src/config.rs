@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use hub::model::user::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use serde::Deserialize;
 
-use crate::cli::{FailModeArg, GatewayArgs, LogFormat, RoleArgs, StoreArgs};
+use crate::cli::{FailModeArg, GatewayArgs, LogFormat, PortalArgs, RoleArgs, SecureCookiesArg, StoreArgs};
 
 /// The TOML file's shape; every field is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -21,6 +21,86 @@ pub struct FileConfig {
     pub hub: HubSection,
     #[serde(default)]
     pub gateway: GatewaySection,
+    #[serde(default)]
+    pub portal: PortalSection,
+}
+
+/// The `[portal]` table; `[[portal.providers]]` lists the OpenID Connect providers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSection {
+    pub listen: Option<SocketAddr>,
+    pub gateway_url: Option<String>,
+    pub public_url: Option<String>,
+    pub secure_cookies: Option<SecureCookiesArg>,
+    pub self_sign_up: Option<bool>,
+    #[serde(default)]
+    pub providers: Vec<portal::config::ProviderConfig>,
+}
+
+/// The portal's configuration from flags, environment and file; `gateway` is the gateway of `up`.
+pub fn portal_config(
+    args: &PortalArgs,
+    file: &FileConfig,
+    gateway: Option<SocketAddr>,
+) -> Result<portal::PortalConfig, String> {
+    let defaults = portal::PortalConfig::default();
+    let section = &file.portal;
+    let gateway_url = args
+        .portal_gateway_url
+        .clone()
+        .or_else(|| section.gateway_url.clone())
+        .or_else(|| gateway.map(|address| format!("http://{address}")))
+        .unwrap_or(defaults.gateway_url.clone());
+    let public_url = args.portal_public_url.clone().or_else(|| section.public_url.clone());
+    for (field, url) in [
+        ("portal gateway_url", Some(&gateway_url)),
+        ("portal public_url", public_url.as_ref()),
+    ] {
+        if let Some(url) = url
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            return Err(format!("{field} must start with http:// or https://"));
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for (index, provider) in section.providers.iter().enumerate() {
+        let slug = !provider.name.is_empty()
+            && provider
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !slug {
+            return Err(format!("portal.providers[{index}].name must be a slug (a-z, 0-9, -)"));
+        }
+        if !names.insert(provider.name.as_str()) {
+            return Err(format!(
+                "portal.providers[{index}].name `{}` is listed twice",
+                provider.name
+            ));
+        }
+        if !provider.issuer.starts_with("http://") && !provider.issuer.starts_with("https://") {
+            return Err(format!("portal.providers[{index}].issuer must be an http(s) URL"));
+        }
+    }
+    let secure = args
+        .portal_secure_cookies
+        .or(section.secure_cookies)
+        .unwrap_or(SecureCookiesArg::Auto);
+    Ok(portal::PortalConfig {
+        listen: args.portal_listen.or(section.listen).unwrap_or(defaults.listen),
+        gateway_url,
+        public_url,
+        secure_cookies: match secure {
+            SecureCookiesArg::Auto => portal::config::SecureCookies::Auto,
+            SecureCookiesArg::Always => portal::config::SecureCookies::Always,
+            SecureCookiesArg::Never => portal::config::SecureCookies::Never,
+        },
+        self_sign_up: args.portal_self_sign_up || section.self_sign_up.unwrap_or(false),
+        providers: section.providers.clone(),
+        ..defaults
+    })
 }
 
 /// The `[gateway]` table.

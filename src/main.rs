@@ -47,23 +47,47 @@ fn main() -> ExitCode {
     let runtime = builder.enable_all().build().expect("tokio runtime starts");
     let result = match &cli.command {
         Command::Hub(args) => match config::hub_config(args, &file, false) {
-            Ok(hub_config) => runtime.block_on(run_roles(Some(hub_config), None, false)),
+            Ok(hub_config) => runtime.block_on(run_roles(Some(hub_config), None, None, false)),
             Err(message) => return usage_error(&message),
+        },
+        Command::Portal(args) => match (
+            config::migrate_config(&args.store, &file),
+            config::portal_config(&args.portal, &file, None),
+        ) {
+            (Ok(store_config), Ok(portal_config)) => {
+                let portal = PortalRole {
+                    config: portal_config,
+                    store: Some(store_config),
+                };
+                runtime.block_on(run_roles(None, None, Some(portal), false))
+            }
+            (Err(message), _) | (_, Err(message)) => return usage_error(&message),
         },
         Command::Up(args) => {
             let data_dir = args.hub.store.data_dir.as_deref();
-            match (
-                config::hub_config(&args.hub, &file, true),
-                config::gateway_config(&args.gateway, data_dir, &file),
-            ) {
-                (Ok(hub_config), Ok(gateway_config)) => {
-                    runtime.block_on(run_roles(Some(hub_config), Some(gateway_config), args.demo))
+            let configs = config::hub_config(&args.hub, &file, true).and_then(|hub_config| {
+                let gateway_config = config::gateway_config(&args.gateway, data_dir, &file)?;
+                let portal_config = config::portal_config(&args.portal, &file, Some(gateway_config.listen))?;
+                Ok((hub_config, gateway_config, portal_config))
+            });
+            match configs {
+                Ok((hub_config, gateway_config, portal_config)) => {
+                    let portal = PortalRole {
+                        config: portal_config,
+                        store: None,
+                    };
+                    runtime.block_on(run_roles(
+                        Some(hub_config),
+                        Some(gateway_config),
+                        Some(portal),
+                        args.demo,
+                    ))
                 }
-                (Err(message), _) | (_, Err(message)) => return usage_error(&message),
+                Err(message) => return usage_error(&message),
             }
         }
         Command::Gateway(args) => match config::gateway_config(&args.gateway, args.data_dir.as_deref(), &file) {
-            Ok(gateway_config) => runtime.block_on(run_roles(None, Some(gateway_config), false)),
+            Ok(gateway_config) => runtime.block_on(run_roles(None, Some(gateway_config), None, false)),
             Err(message) => return usage_error(&message),
         },
         Command::Migrate(args) => match config::migrate_config(args, &file) {
@@ -117,10 +141,17 @@ fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The portal role: its settings, and where its store is when no hub runs in this process.
+struct PortalRole {
+    config: portal::PortalConfig,
+    store: Option<hub::HubConfig>,
+}
+
 /// Starts the roles asked for, prints where each listens, and serves until Ctrl-C or SIGTERM.
 async fn run_roles(
     hub_config: Option<hub::HubConfig>,
     gateway_config: Option<gateway::config::GatewayConfig>,
+    portal_role: Option<PortalRole>,
     demo: bool,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -134,6 +165,9 @@ async fn run_roles(
     let revisions = hub::distribution::RevisionFeed::default();
     let mut local_store = None;
     let mut demo_keys = None;
+    let mut portal_store = None;
+    let mut gateway_address = None;
+    let mut portal_address = None;
     if let Some(config) = hub_config {
         tracing::info!(?config, "starting the hub");
         let (store, bootstrap) = hub::server::prepare(&config).await?;
@@ -158,6 +192,7 @@ async fn run_roles(
             demo_keys = Some(loaded);
         }
         local_store = Some(store.clone());
+        portal_store = Some(store.clone());
         let (shutdown, revisions) = (shutdown(), revisions.clone());
         servers.spawn(async move {
             hub::server::serve(listener, store, &config, revisions, shutdown)
@@ -175,18 +210,39 @@ async fn run_roles(
             tokio::spawn(hub::distribution::local::follow(store, revisions.clone(), apply));
         }
         println!("gateway         http://{}", started.proxy_address);
+        gateway_address = Some(started.proxy_address);
         println!(
             "gateway admin   http://{}  (/healthz /readyz /config /metrics)",
             started.admin_address
         );
-        if let Some(demo) = demo_keys.take() {
-            print_demo(&demo, started.proxy_address);
-        }
         let shutdown = shutdown();
         servers.spawn(async move {
             started.serve(shutdown).await;
             Ok(())
         });
+    }
+    if let Some(role) = portal_role {
+        tracing::info!(config = ?role.config, "starting the portal");
+        let store = match (portal_store.take(), &role.store) {
+            (Some(store), _) => store,
+            (None, Some(store_config)) => hub::server::open_store(store_config).await?,
+            (None, None) => anyhow::bail!("the portal needs the hub's store"),
+        };
+        let listener = portal::bind(&role.config)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", role.config.listen))?;
+        println!("portal          http://{}", listener.local_addr()?);
+        portal_address = Some(listener.local_addr()?);
+        let state = portal::PortalState::new(store, role.config, revisions.clone()).await?;
+        let shutdown = shutdown();
+        servers.spawn(async move {
+            portal::serve(listener, state, shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        });
+    }
+    if let Some((demo, gateway)) = demo_keys.take().zip(gateway_address) {
+        print_demo(&demo, gateway, portal_address);
     }
     tokio::select! {
         () = shutdown_signal() => {}
@@ -206,7 +262,7 @@ async fn run_roles(
 }
 
 /// How to call the demo, printed once: the keys are not shown again.
-fn print_demo(demo: &hub::demo::Demo, gateway: std::net::SocketAddr) {
+fn print_demo(demo: &hub::demo::Demo, gateway: std::net::SocketAddr, portal: Option<std::net::SocketAddr>) {
     let pets = format!("http://{gateway}/pets/v1/pets");
     println!();
     println!("demo loaded: the petstore and weather APIs, behind the gateway. Try:");
@@ -222,6 +278,12 @@ fn print_demo(demo: &hub::demo::Demo, gateway: std::net::SocketAddr) {
         "    curl -X DELETE -H 'x-api-key: {}' {pets}/1        # 403, and it says why",
         demo.bob_key
     );
+    if let Some(portal) = portal {
+        println!(
+            "  the developer portal: http://{portal}  (sign in as alice or bob, password {})",
+            demo.password
+        );
+    }
     println!();
 }
 

@@ -135,6 +135,22 @@ pub fn evaluate(rules: &[Rule], request: &AccessRequest<'_>) -> Decision {
     Decision::Denied(closest)
 }
 
+/// The rules that grant these groups something of this API: of this version when one is
+/// given, of any version otherwise. What a catalog lists, and under which plan.
+pub fn granting<'r>(
+    rules: &'r [Rule],
+    groups: &'r [GroupId],
+    version: Option<usize>,
+) -> impl Iterator<Item = &'r Rule> + 'r {
+    rules.iter().filter(move |rule| {
+        let version_ok = match (&rule.versions, version) {
+            (Some(versions), Some(version)) => versions.contains(&version),
+            _ => true,
+        };
+        version_ok && intersects(&rule.groups, groups)
+    })
+}
+
 /// Whether two sorted slices share an element.
 fn intersects(left: &[GroupId], right: &[GroupId]) -> bool {
     let (mut left_index, mut right_index) = (0, 0);

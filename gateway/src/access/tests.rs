@@ -130,3 +130,22 @@ fn unknown_methods_are_granted_only_by_rules_without_methods() {
     let open = [rule(&[1], None, &[], None, 0)];
     check(&open, &[1], None, "TRACE", None, Decision::Allowed { rule: 0, plan: 0 });
 }
+
+#[test]
+fn granting_lists_the_rules_for_the_groups_and_version() {
+    let rules = [
+        rule(&[1], Some(&[0]), &["GET"], None, 0),
+        rule(&[2, 3], None, &[], None, 1),
+        rule(&[3], Some(&[1]), &["DELETE"], None, 2),
+    ];
+    let plans = |groups: &[GroupId], version| {
+        granting(&rules, groups, version)
+            .map(|rule| rule.plan)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(plans(&[1], None), [0]);
+    assert_eq!(plans(&[1], Some(1)), Vec::<usize>::new());
+    assert_eq!(plans(&[3], Some(1)), [1, 2]);
+    assert_eq!(plans(&[3], Some(0)), [1]);
+    assert_eq!(plans(&[4], None), Vec::<usize>::new());
+}

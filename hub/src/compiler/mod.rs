@@ -166,7 +166,7 @@ fn plan_spec(plan: &Plan) -> PlanSpec {
 }
 
 /// Keys that work: not revoked, not expired, of an application whose owner is enabled.
-fn consumers(state: &HubState, now: DateTime<Utc>) -> Vec<ConsumerSpec> {
+pub fn consumers(state: &HubState, now: DateTime<Utc>) -> Vec<ConsumerSpec> {
     let users: HashMap<&str, &User> = state.users.iter().map(|user| (user.name.as_str(), user)).collect();
     let applications: HashMap<&str, &Application> =
         state.applications.iter().map(|app| (app.id.as_str(), app)).collect();

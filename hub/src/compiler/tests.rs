@@ -44,6 +44,7 @@ fn state() -> HubState {
         groups: vec!["staff".into()],
         disabled,
         password_hash: None,
+        identities: Vec::new(),
     };
     let key = |id: &str, application: &str, revoked: bool, expired: bool| ApiKey {
         id: id.into(),

@@ -22,6 +22,8 @@ const PETSTORE_OPENAPI: &str = include_str!("petstore.yaml");
 pub struct Demo {
     pub alice_key: String,
     pub bob_key: String,
+    /// The demo users' portal password, new at each load.
+    pub password: String,
 }
 
 /// Loads (or refreshes) the demo, pointing its APIs at `upstream` (`http://127.0.0.1:PORT`),
@@ -66,10 +68,15 @@ pub async fn load(store: &Store, upstream: &str) -> Result<Demo, HubError> {
     }));
     upsert::<AccessPolicy>(store, &actor, "staff-everything", staff).await?;
     upsert::<AccessPolicy>(store, &actor, "partners-read-pets", partners).await?;
-    let alice_key = user_with_key(store, &actor, "alice", "staff", "alice-app").await?;
-    let bob_key = user_with_key(store, &actor, "bob", "partners", "bob-app").await?;
+    let password = crate::identity::secret::generate("demo").value;
+    let alice_key = user_with_key(store, &actor, "alice", "staff", "alice-app", &password).await?;
+    let bob_key = user_with_key(store, &actor, "bob", "partners", "bob-app", &password).await?;
     publish::publish(store, &actor, "demo loaded", None).await?;
-    Ok(Demo { alice_key, bob_key })
+    Ok(Demo {
+        alice_key,
+        bob_key,
+        password,
+    })
 }
 
 async fn user_with_key(
@@ -78,6 +85,7 @@ async fn user_with_key(
     name: &str,
     group: &str,
     application: &str,
+    password: &str,
 ) -> Result<String, HubError> {
     let user = UserInput {
         name: name.into(),
@@ -86,11 +94,9 @@ async fn user_with_key(
         role: Default::default(),
         groups: vec![group.into()],
         disabled: false,
-        password: None,
+        password: Some(password.to_owned()),
     };
-    if objects::get::<User>(store, name).await.is_err() {
-        objects::create::<User>(store, actor, user).await?;
-    }
+    upsert::<User>(store, actor, name, user).await?;
     let filter = ListFilter {
         refers_to: Some(ObjectRef::new("user", name)),
         limit: 10,

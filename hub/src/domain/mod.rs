@@ -10,3 +10,4 @@ mod kinds;
 pub mod objects;
 pub mod publish;
 pub mod revisions;
+pub mod sign_in;

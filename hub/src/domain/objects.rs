@@ -317,7 +317,7 @@ async fn index<K: Kind>(tx: &mut Tx, object: &K, replacing: bool) -> Result<(), 
     Ok(())
 }
 
-async fn audit<V: serde::Serialize>(
+pub(crate) async fn audit<V: serde::Serialize>(
     tx: &mut Tx,
     actor: &Actor,
     action: AuditAction,

@@ -42,6 +42,29 @@ pub async fn publish(
     Ok(published)
 }
 
+/// Publishes the current consumers (API keys and who holds them) on top of the latest
+/// revision, leaving everything else as it was published: what a key change in the portal
+/// needs, without publishing an admin's unfinished drafts of APIs, plans or policies with it.
+/// Before the first publish there is nothing to add keys to: `None`.
+pub async fn publish_consumers(store: &Store, actor: &Actor, message: &str) -> Result<Option<Published>, HubError> {
+    check_message(message, None)?;
+    let mut tx = store.begin().await?;
+    let Some(latest) = tx.list_revisions(None, 1).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let mut snapshot = snapshot_in(&mut tx, latest.number).await?;
+    let identities = HubState {
+        users: all_in::<User>(&mut tx).await?,
+        applications: all_in::<Application>(&mut tx).await?,
+        keys: all_in::<ApiKey>(&mut tx).await?,
+        ..HubState::default()
+    };
+    snapshot.consumers = compiler::consumers(&identities, Utc::now());
+    let published = record(&mut tx, actor, snapshot, message, None).await?;
+    tx.commit().await?;
+    Ok(Some(published))
+}
+
 /// Publishes the content of revision `number` again, as a new revision.
 pub async fn rollback(store: &Store, actor: &Actor, number: i64, message: &str) -> Result<Published, HubError> {
     check_message(message, None)?;

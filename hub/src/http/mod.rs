@@ -12,6 +12,7 @@ mod fleet;
 mod health;
 pub mod objects;
 pub mod openapi;
+mod password_links;
 pub mod problem;
 mod resources;
 mod revisions;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api_versions::router())
         .merge(api_keys::router())
         .merge(admin_tokens::router())
+        .merge(password_links::router())
         .merge(audit::router())
         .merge(revisions::router())
         .merge(fleet::router());

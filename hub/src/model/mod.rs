@@ -37,7 +37,7 @@ pub use gateway_token::GatewayToken;
 pub use group::Group;
 pub use plan::{Plan, Quota, QuotaPeriod, RateLimit};
 pub use revision::Revision;
-pub use user::{Role, User};
+pub use user::{ExternalIdentity, Role, User};
 
 /// A kind of object the hub manages.
 pub trait Kind: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'static {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Group, KeepOne, Kind, ObjectRef, Reference};
+use super::{Group, KeepOne, Kind, ObjectRef, Reference, UniqueClaim};
 use crate::identity::password;
 use crate::validate::{Checker, FieldError, MAX_SHORT_TEXT_LEN};
 
@@ -18,6 +18,18 @@ pub struct User {
     pub disabled: bool,
     /// Argon2id PHC string; `None` for users who sign in only through an identity provider.
     pub password_hash: Option<String>,
+    /// Accounts at external identity providers that sign in as this user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<ExternalIdentity>,
+}
+
+/// An account at an OpenID Connect provider: the provider's name in the portal's configuration
+/// and the `sub` it gives the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIdentity {
+    pub provider: String,
+    pub subject: String,
 }
 
 /// What an admin writes to create or replace a user.
@@ -56,6 +68,8 @@ pub struct UserView {
     pub disabled: bool,
     /// Whether the user can sign in with a password.
     pub has_password: bool,
+    /// Identity-provider accounts linked to this user (provisioned at their first sign-in).
+    pub identities: Vec<ExternalIdentity>,
 }
 
 /// What a user may do in the hub's admin API and dashboard.
@@ -142,6 +156,7 @@ impl Kind for User {
             groups: input.groups,
             disabled: input.disabled,
             password_hash,
+            identities: previous.map(|user| user.identities.clone()).unwrap_or_default(),
         })
     }
 
@@ -154,6 +169,7 @@ impl Kind for User {
             groups: self.groups.clone(),
             disabled: self.disabled,
             has_password: self.password_hash.is_some(),
+            identities: self.identities.clone(),
         }
     }
 
@@ -161,6 +177,17 @@ impl Kind for User {
         let groups = self.groups.iter().enumerate();
         groups
             .map(|(index, group)| Reference::to(format!("groups[{index}]"), Group::KIND, group))
+            .collect()
+    }
+
+    fn unique_claims(&self) -> Vec<UniqueClaim> {
+        let identities = self.identities.iter();
+        identities
+            .map(|identity| UniqueClaim {
+                scope: "external_identity",
+                value: format!("{}\n{}", identity.provider, identity.subject),
+                field: "identities",
+            })
             .collect()
     }
 

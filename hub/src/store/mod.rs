@@ -6,6 +6,9 @@ mod audit;
 mod fleet;
 mod objects;
 mod revisions;
+pub mod scratch;
+mod sessions;
+mod sign_in;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -17,6 +20,7 @@ use sqlx::{Any, AnyPool, Executor};
 pub use audit::{AuditFilter, NewAuditEntry};
 pub use fleet::StatusRow;
 pub use objects::{ClaimRow, ObjectRow, ReferenceRow};
+pub use sign_in::PasswordLinkRow;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");

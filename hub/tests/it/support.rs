@@ -7,29 +7,10 @@ use axum::http::{Request, StatusCode, header};
 use hub::domain::admin_tokens;
 use hub::identity::Actor;
 use hub::model::Role;
+use hub::store::scratch::ScratchStore;
 use hub::{AppState, Store, app};
 use serde_json::Value;
 use tower::ServiceExt;
-
-/// The Postgres server tests create their databases on.
-pub fn postgres_base_url() -> String {
-    std::env::var("GATEHOUSE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// `url` with its database (the path) replaced by `database`, keeping any `?query`.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(base, query)| (base, Some(query)));
-    let authority_start = base.find("://").map_or(0, |index| index + 3);
-    let server = base[authority_start..]
-        .find('/')
-        .map_or(base, |slash| &base[..authority_start + slash]);
-    match query {
-        Some(query) => format!("{server}/{database}?{query}"),
-        None => format!("{server}/{database}"),
-    }
-}
 
 /// The body limit the test app runs with, small enough to test cheaply.
 pub const TEST_BODY_LIMIT: usize = 64 * 1024;
@@ -41,44 +22,22 @@ pub struct TestApp {
     pub store: Store,
     pub admin: String,
     pub viewer: String,
-    scratch: Scratch,
-}
-
-/// What a `TestApp` created outside itself, and removes on drop.
-enum Scratch {
-    SqliteDir(std::path::PathBuf),
-    PostgresDatabase { server_url: String, name: String },
+    scratch: ScratchStore,
 }
 
 impl TestApp {
     /// A fresh embedded SQLite store in its own file.
     pub async fn sqlite() -> TestApp {
-        let dir = std::env::temp_dir().join(format!("gatehouse-test-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TestApp::on(&Store::sqlite_url_in(&dir), Scratch::SqliteDir(dir)).await
+        TestApp::on(ScratchStore::sqlite().await).await
     }
 
     /// A fresh Postgres database on the test server.
     pub async fn postgres() -> TestApp {
-        let base = postgres_base_url();
-        let name = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
-        use sqlx::{Connection, Executor};
-        let mut connection = sqlx::PgConnection::connect(&base)
-            .await
-            .unwrap_or_else(|error| panic!("Postgres at {base} is needed for the Postgres half of the suite: {error}"));
-        connection
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create test database");
-        connection.close().await.ok();
-        let url = with_database(&base, &name);
-        let scratch = Scratch::PostgresDatabase { server_url: base, name };
-        TestApp::on(&url, scratch).await
+        TestApp::on(ScratchStore::postgres().await).await
     }
 
-    async fn on(url: &str, scratch: Scratch) -> TestApp {
-        let store = Store::connect(url).await.expect("connect");
-        store.migrate().await.expect("migrate");
+    async fn on(scratch: ScratchStore) -> TestApp {
+        let store = scratch.store.clone();
         let system = Actor::system();
         let admin = admin_tokens::issue(&store, &system, "test-admin".into(), Role::Admin, None)
             .await
@@ -186,38 +145,6 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    /// Removes the store, ignoring errors: a leftover is untidy, not a failure (`scripts/test`
-    /// sweeps up Postgres databases that killed runs left behind).
-    fn drop(&mut self) {
-        match &self.scratch {
-            Scratch::SqliteDir(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Scratch::PostgresDatabase { server_url, name } => {
-                // Drop runs inside the test's runtime, which cannot be blocked on; so the database
-                // is dropped from a thread of its own, with its own small runtime. FORCE ends the
-                // connections the store's pool still holds. Each drop makes Postgres checkpoint,
-                // which costs a fraction of a second; waiting for it is what leaves nothing behind.
-                let (server_url, name) = (server_url.clone(), name.clone());
-                let dropping = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-                    let Ok(runtime) = runtime else { return };
-                    runtime.block_on(async {
-                        use sqlx::{Connection, Executor};
-                        if let Ok(mut connection) = sqlx::PgConnection::connect(&server_url).await {
-                            let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                            let _ = connection.execute(statement.as_str()).await;
-                            let _ = connection.close().await;
-                        }
-                    });
-                });
-                let _ = dropping.join();
-            }
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct Response {
     pub status: StatusCode,
@@ -274,42 +201,25 @@ pub fn api(name: &str, prefix: &str) -> Value {
     })
 }
 
-#[test]
-fn with_database_replaces_only_the_database() {
-    for (url, expected) in [
-        (
-            "postgres://postgres@127.0.0.1:5432/test",
-            "postgres://postgres@127.0.0.1:5432/x",
-        ),
-        (
-            "postgres://u:p@db/test?sslmode=disable",
-            "postgres://u:p@db/x?sslmode=disable",
-        ),
-        ("postgresql://u@db:5432", "postgresql://u@db:5432/x"),
-    ] {
-        assert_eq!(with_database(url, "x"), expected, "{url}");
-    }
-}
-
 #[tokio::test]
 async fn test_app_removes_its_store_on_drop() {
     let app = TestApp::sqlite().await;
-    let Scratch::SqliteDir(dir) = &app.scratch else {
-        unreachable!("a SQLite app has a directory")
-    };
-    let dir = dir.clone();
+    let dir = app
+        .scratch
+        .sqlite_dir()
+        .expect("a SQLite app has a directory")
+        .to_owned();
     assert!(dir.join("gatehouse.db").is_file());
     drop(app);
     assert!(!dir.exists(), "{} is removed", dir.display());
 
     let app = TestApp::postgres().await;
-    let Scratch::PostgresDatabase { server_url, name } = &app.scratch else {
-        unreachable!("a Postgres app has a database")
-    };
-    let (server_url, name) = (server_url.clone(), name.clone());
+    let name = app.scratch.url.rsplit('/').next().unwrap().to_owned();
     drop(app);
     use sqlx::Connection;
-    let mut connection = sqlx::PgConnection::connect(&server_url).await.expect("connect");
+    let mut connection = sqlx::PgConnection::connect(&hub::store::scratch::postgres_base_url())
+        .await
+        .expect("connect");
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
         .bind(&name)
         .fetch_one(&mut connection)
