@@ -43,7 +43,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  gatehouse up --demo\n  gatehouse up --data-dir ./data --hub-listen 127.0.0.1:8080"
     )]
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Run a gateway: enforce a snapshot on every request, followed from a hub or read from a file.
     #[command(
         after_help = "Examples:\n  GATEHOUSE_GATEWAY_TOKEN=... gatehouse gateway --hub https://hub.example.com --gateway-listen 0.0.0.0:8000\n  gatehouse gateway --snapshot snapshot.json --gateway-listen 0.0.0.0:8000 --rate-limit-store redis://127.0.0.1:6379"
@@ -165,6 +165,10 @@ pub struct PortalArgs {
     /// The gateway try-it calls go to, and nowhere else [default: the gateway of `up`, or http://127.0.0.1:8000]
     #[arg(long, env = "GATEHOUSE_PORTAL_GATEWAY_URL", value_name = "URL")]
     pub portal_gateway_url: Option<String>,
+
+    /// The gateway's admin port, asked for each user's usage of their plan [default: the gateway admin of `up`]
+    #[arg(long, env = "GATEHOUSE_PORTAL_GATEWAY_ADMIN_URL", value_name = "URL")]
+    pub portal_gateway_admin_url: Option<String>,
 
     /// The portal's public base URL, for identity providers' redirects [default: http://<portal listen address>]
     #[arg(long, env = "GATEHOUSE_PORTAL_PUBLIC_URL", value_name = "URL")]

@@ -31,6 +31,7 @@ pub struct FileConfig {
 pub struct PortalSection {
     pub listen: Option<SocketAddr>,
     pub gateway_url: Option<String>,
+    pub gateway_admin_url: Option<String>,
     pub public_url: Option<String>,
     pub secure_cookies: Option<SecureCookiesArg>,
     pub self_sign_up: Option<bool>,
@@ -38,11 +39,12 @@ pub struct PortalSection {
     pub providers: Vec<portal::config::ProviderConfig>,
 }
 
-/// The portal's configuration from flags, environment and file; `gateway` is the gateway of `up`.
+/// The portal's configuration from flags, environment and file; `gateway` is the gateway of `up`
+/// (its proxy and admin addresses).
 pub fn portal_config(
     args: &PortalArgs,
     file: &FileConfig,
-    gateway: Option<SocketAddr>,
+    gateway: Option<(SocketAddr, SocketAddr)>,
 ) -> Result<portal::PortalConfig, String> {
     let defaults = portal::PortalConfig::default();
     let section = &file.portal;
@@ -50,8 +52,13 @@ pub fn portal_config(
         .portal_gateway_url
         .clone()
         .or_else(|| section.gateway_url.clone())
-        .or_else(|| gateway.map(|address| format!("http://{address}")))
+        .or_else(|| gateway.map(|(proxy, _)| format!("http://{proxy}")))
         .unwrap_or(defaults.gateway_url.clone());
+    let gateway_admin_url = args
+        .portal_gateway_admin_url
+        .clone()
+        .or_else(|| section.gateway_admin_url.clone())
+        .or_else(|| gateway.map(|(_, admin)| format!("http://{admin}")));
     let public_url = args.portal_public_url.clone().or_else(|| section.public_url.clone());
     for (field, url) in [
         ("portal gateway_url", Some(&gateway_url)),
@@ -91,6 +98,7 @@ pub fn portal_config(
     Ok(portal::PortalConfig {
         listen: args.portal_listen.or(section.listen).unwrap_or(defaults.listen),
         gateway_url,
+        gateway_admin_url,
         public_url,
         secure_cookies: match secure {
             SecureCookiesArg::Auto => portal::config::SecureCookies::Auto,

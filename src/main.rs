@@ -67,7 +67,11 @@ fn main() -> ExitCode {
             let data_dir = args.hub.store.data_dir.as_deref();
             let configs = config::hub_config(&args.hub, &file, true).and_then(|hub_config| {
                 let gateway_config = config::gateway_config(&args.gateway, data_dir, &file)?;
-                let portal_config = config::portal_config(&args.portal, &file, Some(gateway_config.listen))?;
+                let portal_config = config::portal_config(
+                    &args.portal,
+                    &file,
+                    Some((gateway_config.listen, gateway_config.admin_listen)),
+                )?;
                 Ok((hub_config, gateway_config, portal_config))
             });
             match configs {

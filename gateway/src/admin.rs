@@ -1,16 +1,22 @@
 //! The admin port: liveness, readiness (a snapshot is loaded), the running snapshot with
-//! secrets redacted (`/config`), and Prometheus metrics. Never exposed with the proxy port.
+//! secrets redacted (`/config`), a consumer's usage of a plan (`/usage`, for the developer
+//! portal), and Prometheus metrics. Never exposed with the proxy port.
+
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 
+use crate::limit::QuotaPeriod;
 use crate::runtime::Runtime;
+use crate::snapshot::LimitBy;
 
 /// Answers one admin request.
-pub fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes>> {
+pub async fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes>> {
     match request.uri().path() {
+        "/usage" => usage(runtime, request.uri().query().unwrap_or("")).await,
         "/healthz" => json(StatusCode::OK, serde_json::json!({ "status": "ok" })),
         "/readyz" if runtime.is_ready() => {
             let loaded = runtime.current();
@@ -45,6 +51,70 @@ pub fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes
             serde_json::json!({ "status": "no such admin endpoint" }),
         ),
     }
+}
+
+/// `/usage?plan=P&user=U[&application=OWNER/NAME]`: how much of plan P the user (or, for a plan
+/// that counts per application, the application) has used, as the limiter holds it: read, not
+/// counted.
+async fn usage(runtime: &Runtime, query: &str) -> Response<Full<Bytes>> {
+    let mut plan = None;
+    let mut user = None;
+    let mut application = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match &*name {
+            "plan" => plan = Some(value.into_owned()),
+            "user" => user = Some(value.into_owned()),
+            "application" => application = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let (Some(plan), Some(user)) = (plan, user) else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "status": "usage needs `plan` and `user` (and `application` for plans counted per application)" }),
+        );
+    };
+    let loaded = runtime.current();
+    let Some(index) = loaded.compiled.plans.iter().position(|spec| spec.name == plan) else {
+        return json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({ "status": format!("no plan `{plan}` in the running snapshot") }),
+        );
+    };
+    let limit_by = loaded.compiled.plans[index].limit_by;
+    // The same keys as the rate-limit step: `u:` a user, `a:` an application.
+    let key = match (limit_by, &application) {
+        (LimitBy::Application, Some(application)) => format!("a:{application}"),
+        _ => format!("u:{user}"),
+    };
+    let Some(usage) = runtime
+        .limiter
+        .usage(&key, &loaded.plan_limits[index], SystemTime::now())
+        .await
+    else {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "status": "the rate-limit store does not answer" }),
+        );
+    };
+    let rate = usage.rate.map(|rate| {
+        serde_json::json!({ "limit": rate.limit, "remaining": rate.remaining, "reset_seconds": rate.reset.as_secs_f64().ceil() as u64 })
+    });
+    let quota = usage.quota.map(|quota| {
+        let period = match quota.period {
+            QuotaPeriod::Day => "day",
+            QuotaPeriod::Month => "month",
+        };
+        serde_json::json!({ "limit": quota.limit, "used": quota.used, "period": period, "reset_seconds": quota.reset.as_secs() })
+    });
+    let limit_by = match limit_by {
+        LimitBy::Consumer => "consumer",
+        LimitBy::Application => "application",
+    };
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "plan": plan, "limit_by": limit_by, "key": key, "rate_limit": rate, "quota": quota }),
+    )
 }
 
 /// The snapshot in force, as loaded, with key hashes cut to a prefix: enough to tell keys

@@ -39,7 +39,7 @@ pub async fn serve_admin(listener: TcpListener, runtime: Arc<Runtime>, shutdown:
         let runtime = runtime.clone();
         service_fn(move |request| {
             let runtime = runtime.clone();
-            async move { Ok::<_, Infallible>(crate::admin::handle(&runtime, &request)) }
+            async move { Ok::<_, Infallible>(crate::admin::handle(&runtime, &request).await) }
         })
     })
     .await

@@ -262,7 +262,8 @@ fn seconds(window: u64) -> String {
     }
 }
 
-fn thousands(value: u64) -> String {
+/// A count with thousands separators: 100,000.
+pub fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {

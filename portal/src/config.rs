@@ -10,6 +10,9 @@ pub struct PortalConfig {
     pub listen: SocketAddr,
     /// The gateway's base URL: try-it sends requests there and nowhere else.
     pub gateway_url: String,
+    /// The gateway's admin port, asked for each user's current usage of their plan; without it
+    /// the API page shows the plan but not the usage.
+    pub gateway_admin_url: Option<String>,
     /// The portal's own public base URL (for OpenID Connect redirects); defaults to
     /// `http://<listen>`.
     pub public_url: Option<String>,
@@ -31,6 +34,7 @@ impl Default for PortalConfig {
         PortalConfig {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             gateway_url: "http://127.0.0.1:8000".into(),
+            gateway_admin_url: None,
             public_url: None,
             secure_cookies: SecureCookies::Auto,
             self_sign_up: false,

@@ -15,6 +15,7 @@ mod pages;
 pub mod session;
 pub mod session_store;
 pub mod try_it;
+pub mod usage;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,7 @@ pub struct PortalState {
     pub catalog: Arc<catalog::SnapshotCache>,
     pub providers: Arc<oidc::Providers>,
     pub try_it: try_it::Forwarder,
+    pub usage: usage::UsageReader,
 }
 
 impl PortalState {
@@ -52,6 +54,7 @@ impl PortalState {
     pub async fn new(store: Store, config: PortalConfig, revisions: RevisionFeed) -> Result<Self, PortalError> {
         let providers = oidc::Providers::discover(&config).await;
         let try_it = try_it::Forwarder::new(&config.gateway_url)?;
+        let usage = usage::UsageReader::new(config.gateway_admin_url.as_deref())?;
         Ok(PortalState {
             store,
             config: Arc::new(config),
@@ -59,6 +62,7 @@ impl PortalState {
             catalog: Arc::default(),
             providers: Arc::new(providers),
             try_it,
+            usage,
         })
     }
 }

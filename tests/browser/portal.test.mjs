@@ -231,6 +231,13 @@ describe('a support user', () => {
     assert.match(refusal, /access_denied|support-reads|may not DELETE/, refusal);
     await remove.screenshot({ path: join(SHOTS, 'try-it-refused.png') });
 
+    // The plan's usage, as the gateway's limiter holds it: the GETs counted, the refused DELETE not.
+    await page.reload();
+    const usage = await page.locator('.usage').innerText();
+    // The window refills continuously (GCRA): 2,000 per 65 s is one back every 32.5 ms.
+    assert.match(usage, /[\d,]+ of 2,000 requests left in this window/, usage);
+    assert.match(usage, /[1-9]\d* of 100,000 used this month/, usage);
+
     await page.goto(`${portal}/apis/payroll`);
     assert.match(await page.locator('h1').innerText(), /Not found/, 'an API not granted is not found');
     await page.context().close();

@@ -13,6 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use super::decide::{KeyState, decide};
 use super::decision::Decision;
 use super::plan::PlanLimits;
+use super::usage::{Usage, usage};
 use super::{quota, unix_micros};
 
 /// What to do with a request when the shared store cannot be asked in time.
@@ -112,6 +113,24 @@ impl RedisLimiter {
                 Decision::without_store(limits, self.fail_mode == FailMode::Open)
             }
         }
+    }
+
+    /// The key's usage under `limits` at `now`, read from Redis without counting; `None` when
+    /// Redis does not answer in time.
+    pub async fn usage(&self, key: &str, limits: &PlanLimits, now: SystemTime) -> Option<Usage> {
+        let now_us = unix_micros(now);
+        let keys = self.keys(key, limits, now_us);
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("MGET");
+        command.arg(&keys.rate).arg(&keys.quota);
+        let read = command.query_async::<(Option<u64>, Option<u64>)>(&mut connection);
+        let (tat_us, quota_used) = tokio::time::timeout(self.timeout, read).await.ok()?.ok()?;
+        let state = KeyState {
+            tat_us: tat_us.unwrap_or(0),
+            quota_end_us: keys.quota_end_us,
+            quota_used: quota_used.unwrap_or(0),
+        };
+        Some(usage(limits, &state, now_us))
     }
 
     /// Runs the script for one request: decides, counts if allowed, and returns the state before.

@@ -22,6 +22,7 @@ use super::decide::{KeyState, decide};
 use super::decision::Decision;
 use super::plan::PlanLimits;
 use super::unix_micros;
+use super::usage::{Usage, usage};
 
 /// A shard is never swept below this many entries: sweeping a small table gains nothing.
 const MIN_SWEEP_LEN: usize = 64;
@@ -113,6 +114,19 @@ impl LocalLimiter {
             shard.entries.insert_unique(hash, entry, |entry| entry.hash);
         }
         outcome.decision
+    }
+
+    /// The key's usage under `limits` at `now`, counting nothing.
+    pub fn usage(&self, key: &str, limits: &PlanLimits, now: SystemTime) -> Usage {
+        let plan = limits.plan();
+        let hash = self.hasher.hash_one((plan, key));
+        let shard = &self.shards[(hash >> 32) as usize & self.shard_mask];
+        let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = shard
+            .entries
+            .find(hash, |entry| *entry.key == *key && *entry.plan == *plan)
+            .map_or_else(KeyState::default, |entry| entry.state);
+        usage(limits, &state, unix_micros(now))
     }
 
     /// How many (plan, key) states are held, idle ones not yet swept included.

@@ -23,6 +23,7 @@ mod plan;
 mod quota;
 #[cfg(test)]
 mod test_support;
+mod usage;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,6 +31,7 @@ pub use decision::{Decision, LimitKind, RATELIMIT, RATELIMIT_POLICY, Refusal};
 pub use distributed::{DEFAULT_KEY_PREFIX, FailMode, RedisLimiter, RedisUrlError};
 pub use local::LocalLimiter;
 pub use plan::{MAX_REQUESTS, MAX_WINDOW, PlanLimits, PlanLimitsError, QuotaLimit, QuotaPeriod, RateLimit};
+pub use usage::{QuotaUsage, RateUsage, Usage};
 
 /// The gateway's rate limiter: counts in this process, or in Redis shared by every replica.
 #[derive(Debug)]
@@ -53,6 +55,15 @@ impl Limiter {
         match self {
             Limiter::Local(local) => local.check(key, limits, now),
             Limiter::Redis(redis) => redis.check(key, limits, now).await,
+        }
+    }
+
+    /// How much of `limits` the key has used, without counting anything; `None` when the shared
+    /// store does not answer.
+    pub async fn usage(&self, key: &str, limits: &PlanLimits, now: SystemTime) -> Option<Usage> {
+        match self {
+            Limiter::Local(local) => Some(local.usage(key, limits, now)),
+            Limiter::Redis(redis) => redis.usage(key, limits, now).await,
         }
     }
 

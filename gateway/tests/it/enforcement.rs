@@ -199,3 +199,35 @@ async fn rules_that_name_operations_allow_only_those() {
     let unknown = call(&gateway, "GET", "/pets/v1/toys", Some(BOB_KEY)).await;
     assert_refused(&unknown, StatusCode::FORBIDDEN, "access_denied");
 }
+
+#[tokio::test]
+async fn the_admin_port_tells_a_consumers_usage_of_a_plan_without_counting() {
+    let upstream = Upstream::start("one").await;
+    let gateway = TestGateway::start(snapshot(&upstream.url(), 5)).await;
+    for _ in 0..2 {
+        assert_eq!(
+            call(&gateway, "GET", "/pets/v1/x", Some(BOB_KEY)).await.status,
+            StatusCode::OK
+        );
+    }
+    let usage = |query: &'static str| {
+        let url = gateway.admin_url(&format!("/usage?{query}"));
+        async move {
+            let response = client().get(url).send().await.unwrap();
+            (response.status(), response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, bob) = usage("plan=support&user=bob").await;
+    assert_eq!(status, 200, "{bob}");
+    assert_eq!(bob["rate_limit"]["limit"], 5);
+    assert_eq!(bob["rate_limit"]["remaining"], 3);
+    assert_eq!(bob["quota"], serde_json::Value::Null);
+    assert_eq!(bob["limit_by"], "consumer");
+    assert_eq!(usage("plan=support&user=bob").await.1, bob, "reading counts nothing");
+    assert_eq!(usage("plan=support&user=alice").await.1["rate_limit"]["remaining"], 5);
+    assert_eq!(usage("plan=nope&user=bob").await.0, 404);
+    let (status, missing) = usage("user=bob").await;
+    assert_eq!(status, 400);
+    assert!(missing["status"].as_str().unwrap().contains("plan"));
+    assert_eq!(upstream.hits(), 2);
+}

@@ -108,6 +108,9 @@ struct ApiPage {
     description: String,
     tags: Vec<String>,
     plan: Option<String>,
+    /// (whose, "n of m left…") pairs; empty when the gateway is not asked.
+    usage: Vec<(String, String)>,
+    usage_error: Option<String>,
     granted: bool,
     versions: Vec<(String, &'static str, bool)>,
     version: Option<String>,
@@ -192,8 +195,26 @@ pub async fn api_page(
                 .collect()
         })
         .unwrap_or_default();
+    let mut usage = Vec::new();
+    let mut usage_error = None;
+    if let Some(plan) = &entry.plan {
+        let applications: Vec<String> = crate::applications::list(&state.store, user)
+            .await?
+            .into_iter()
+            .map(|application| format!("{}/{}", application.owner, application.name))
+            .collect();
+        match state.usage.read(plan, &user.name, &applications).await {
+            Ok(read) => usage = read.into_iter().map(|(whose, read)| (whose, read.describe())).collect(),
+            Err(error) => {
+                tracing::warn!(%error, "could not read usage from the gateway");
+                usage_error = Some("Your current usage cannot be read from the gateway right now.".to_owned());
+            }
+        }
+    }
     Ok(render(&ApiPage {
         nav: Nav::of(&signed_in, "apis"),
+        usage,
+        usage_error,
         name: entry.api.name.clone(),
         description: entry.api.description.clone(),
         tags: entry.api.tags.clone(),

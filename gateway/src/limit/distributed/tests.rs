@@ -235,3 +235,38 @@ async fn the_script_is_loaded_again_when_redis_forgot_it() {
         .unwrap();
     check(&limiter, "app", &gold, at_ms(0), "+ rate 0/2 t=60s").await;
 }
+
+#[tokio::test]
+async fn usage_reads_the_shared_count_without_counting() {
+    let first = limiter("usage").await;
+    let second = replica(&first.key_prefix).await;
+    let basic = plan("basic", rate(5, 60), quota(100, QuotaPeriod::Day));
+    let now = SystemTime::now();
+    let fresh = second.usage("sam", &basic, now).await.expect("Redis answers");
+    assert_eq!(fresh.rate.map(|rate| rate.remaining), Some(5));
+    assert_eq!(fresh.quota.map(|quota| quota.used), Some(0));
+    for _ in 0..3 {
+        assert!(first.check("sam", &basic, now).await.allowed);
+    }
+    let used = second.usage("sam", &basic, now).await.expect("Redis answers");
+    assert_eq!(
+        used.rate.map(|rate| rate.remaining),
+        Some(2),
+        "the other replica's counts"
+    );
+    assert_eq!(used.quota.map(|quota| quota.used), Some(3));
+    assert_eq!(
+        second.usage("sam", &basic, now).await,
+        Some(used),
+        "reading counts nothing"
+    );
+    let local = Limiter::Local(LocalLimiter::new());
+    assert_eq!(
+        local
+            .usage("sam", &basic, now)
+            .await
+            .and_then(|usage| usage.quota)
+            .map(|quota| quota.used),
+        Some(0)
+    );
+}

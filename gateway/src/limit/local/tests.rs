@@ -137,3 +137,27 @@ fn a_plan_without_limits_stores_nothing() {
     check(&limiter, "app", &plan("open", None, None), at_ms(0), "+");
     assert_eq!(limiter.tracked_keys(), 0);
 }
+
+#[test]
+fn usage_reads_what_was_counted_without_counting() {
+    let limiter = LocalLimiter::new();
+    let basic = plan("basic", rate(5, 10), quota(100, QuotaPeriod::Day));
+    let fresh = limiter.usage("sam", &basic, at_ms(0));
+    assert_eq!(fresh.rate.map(|rate| (rate.limit, rate.remaining)), Some((5, 5)));
+    assert_eq!(fresh.quota.map(|quota| (quota.limit, quota.used)), Some((100, 0)));
+    for _ in 0..3 {
+        assert!(limiter.check("sam", &basic, at_ms(0)).allowed);
+    }
+    let used = limiter.usage("sam", &basic, at_ms(0));
+    assert_eq!(used.rate.map(|rate| rate.remaining), Some(2));
+    assert_eq!(used.quota.map(|quota| quota.used), Some(3));
+    assert_eq!(limiter.usage("sam", &basic, at_ms(0)), used, "reading counts nothing");
+    assert_eq!(
+        limiter.usage("other", &basic, at_ms(0)).quota.map(|quota| quota.used),
+        Some(0)
+    );
+    // A window later the burst is whole again; the day's count stays.
+    let later = limiter.usage("sam", &basic, at_ms(10_000));
+    assert_eq!(later.rate.map(|rate| rate.remaining), Some(5));
+    assert_eq!(later.quota.map(|quota| quota.used), Some(3));
+}
