@@ -17,6 +17,7 @@ use crate::snapshot::LimitBy;
 pub async fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full<Bytes>> {
     match request.uri().path() {
         "/usage" => usage(runtime, request.uri().query().unwrap_or("")).await,
+        "/keys/last-used" => last_used(runtime, request.uri().query().unwrap_or("")),
         "/healthz" => json(StatusCode::OK, serde_json::json!({ "status": "ok" })),
         "/readyz" if runtime.is_ready() => {
             let loaded = runtime.current();
@@ -115,6 +116,30 @@ async fn usage(runtime: &Runtime, query: &str) -> Response<Full<Bytes>> {
         StatusCode::OK,
         serde_json::json!({ "plan": plan, "limit_by": limit_by, "key": key, "rate_limit": rate, "quota": quota }),
     )
+}
+
+/// `/keys/last-used?id=K&id=…`: when this gateway last saw each key used (Unix seconds); keys
+/// not used since it started are left out. At most 500 ids a call.
+fn last_used(runtime: &Runtime, query: &str) -> Response<Full<Bytes>> {
+    let ids: Vec<String> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == "id")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    if ids.len() > 500 {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "status": "at most 500 ids a call" }),
+        );
+    }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let loaded = runtime.current();
+    let used: serde_json::Map<String, serde_json::Value> = loaded
+        .compiled
+        .consumers
+        .last_used(&ids)
+        .map(|(id, seconds)| (id.to_owned(), seconds.into()))
+        .collect();
+    json(StatusCode::OK, serde_json::json!({ "last_used": used }))
 }
 
 /// The snapshot in force, as loaded, with key hashes cut to a prefix: enough to tell keys

@@ -168,6 +168,10 @@ impl Runtime {
         let compiled_in = started.elapsed();
         loaded.document = keep(document, last_good);
         let swapped = Instant::now();
+        loaded
+            .compiled
+            .consumers
+            .carry_last_used(&self.current().compiled.consumers);
         self.current.store(Arc::new(loaded));
         self.ready.store(true, Ordering::Release);
         let took = compiled_in + swapped.elapsed();

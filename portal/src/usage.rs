@@ -94,6 +94,41 @@ impl UsageReader {
     }
 }
 
+impl UsageReader {
+    /// When the gateway last saw each of these keys used (Unix seconds). Empty without an
+    /// admin URL or when the gateway does not answer: a page shows "not seen" then, not an error.
+    pub async fn last_used(&self, ids: &[&str]) -> std::collections::HashMap<String, i64> {
+        #[derive(Deserialize)]
+        struct Answer {
+            last_used: std::collections::HashMap<String, i64>,
+        }
+        let Some(base) = &self.admin_url else {
+            return Default::default();
+        };
+        let Ok(mut url) = base.join("/keys/last-used") else {
+            return Default::default();
+        };
+        for id in ids {
+            url.query_pairs_mut().append_pair("id", id);
+        }
+        match self.client.get(url).send().await {
+            Ok(response) if response.status().is_success() => response
+                .json::<Answer>()
+                .await
+                .map(|answer| answer.last_used)
+                .unwrap_or_default(),
+            Ok(response) => {
+                tracing::warn!(status = %response.status(), "the gateway did not tell when keys were last used");
+                Default::default()
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the gateway did not tell when keys were last used");
+                Default::default()
+            }
+        }
+    }
+}
+
 impl Usage {
     /// "1,997 of 2,000 requests left in this window (full again in 3 s); 3 of 100,000 used this month".
     pub fn describe(&self) -> String {

@@ -238,6 +238,13 @@ describe('a support user', () => {
     assert.match(usage, /[\d,]+ of 2,000 requests left in this window/, usage);
     assert.match(usage, /[1-9]\d* of 100,000 used this month/, usage);
 
+    // The key's row says when the gateway last saw it used.
+    await page.getByRole('link', { name: 'Applications' }).click();
+    await page.getByRole('link', { name: 'support-tool' }).click();
+    const row = page.locator('table.keys tr', { hasText: 'browser' });
+    assert.match(await row.innerText(), /\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\s+active/);
+    await page.screenshot({ path: join(SHOTS, 'application.png'), fullPage: true });
+
     await page.goto(`${portal}/apis/payroll`);
     assert.match(await page.locator('h1').innerText(), /Not found/, 'an API not granted is not found');
     await page.context().close();

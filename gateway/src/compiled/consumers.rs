@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use foldhash::HashMap as FastMap;
 
@@ -24,18 +25,34 @@ pub struct Consumer {
     pub groups: Arc<[GroupId]>,
 }
 
-/// One API key: its id, its consumer, its expiry. Kept small (24 bytes, the id in a shared
-/// buffer): a snapshot may hold 100,000 keys, and the key table is most of the gateway's memory.
-#[derive(Debug, Clone, Copy)]
+/// One API key: its id, its consumer, its expiry, when it was last used. Kept small (24 bytes,
+/// the id in a shared buffer, the last use in what was padding): a snapshot may hold 100,000
+/// keys, and the key table is most of the gateway's memory.
+#[derive(Debug)]
 pub struct ApiKeyEntry {
     key_id_start: u32,
     key_id_len: u32,
     consumer: u32,
+    /// Unix seconds of the last request with this key; 0 for none since the gateway started.
+    last_used: AtomicU32,
     /// Unix seconds; `i64::MAX` for a key that does not expire.
     expires_at: i64,
 }
 
 impl ApiKeyEntry {
+    /// Records a use at `now` (Unix seconds). Written at most once a second, so workers using
+    /// the same key rarely contend for its cache line.
+    pub fn touch(&self, now: u32) {
+        if self.last_used.load(Ordering::Relaxed) != now {
+            self.last_used.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// Unix seconds of the last use this gateway saw.
+    pub fn last_used(&self) -> Option<u32> {
+        Some(self.last_used.load(Ordering::Relaxed)).filter(|&seconds| seconds != 0)
+    }
+
     /// Unix seconds after which the key is refused, if it expires.
     pub fn expires_at(&self) -> Option<i64> {
         (self.expires_at != i64::MAX).then_some(self.expires_at)
@@ -93,6 +110,7 @@ impl Consumers {
                 key_id_start: key_ids.len() as u32,
                 key_id_len: spec.key_id().len() as u32,
                 consumer,
+                last_used: AtomicU32::new(0),
                 expires_at: spec.expires_at().unwrap_or(i64::MAX),
             };
             key_ids.push_str(spec.key_id());
@@ -120,6 +138,25 @@ impl Consumers {
     pub fn key_id(&self, entry: &ApiKeyEntry) -> &str {
         let start = entry.key_id_start as usize;
         &self.key_ids[start..start + entry.key_id_len as usize]
+    }
+
+    /// Carries each key's last use over from the snapshot this one replaces, so that a swap
+    /// (every key change is one) does not forget it.
+    pub fn carry_last_used(&self, previous: &Consumers) {
+        for (hash, entry) in &self.by_hash {
+            if let Some(seconds) = previous.by_hash.get(hash).and_then(ApiKeyEntry::last_used) {
+                entry.last_used.store(seconds, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// When each of the keys with these ids was last used (Unix seconds), for the ones used.
+    pub fn last_used<'a>(&'a self, ids: &'a [&str]) -> impl Iterator<Item = (&'a str, u32)> + 'a {
+        self.by_hash.values().filter_map(move |entry| {
+            let id = self.key_id(entry);
+            let seconds = entry.last_used()?;
+            ids.contains(&id).then_some((id, seconds))
+        })
     }
 
     pub fn len(&self) -> usize {

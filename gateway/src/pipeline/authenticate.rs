@@ -92,17 +92,16 @@ fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, R
             challenge: challenge(api),
         });
     };
-    if let Some(expires_at) = key.expires_at() {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs() as i64);
-        if now >= expires_at {
-            let key_id = loaded.compiled.consumers.key_id(key).to_owned();
-            return Err(Refusal::ApiKeyExpired {
-                key_id,
-                challenge: challenge(api),
-            });
-        }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64);
+    key.touch(now as u32);
+    if key.expires_at().is_some_and(|expires_at| now >= expires_at) {
+        let key_id = loaded.compiled.consumers.key_id(key).to_owned();
+        return Err(Refusal::ApiKeyExpired {
+            key_id,
+            challenge: challenge(api),
+        });
     }
     Ok(Caller {
         user: consumer.user.clone(),

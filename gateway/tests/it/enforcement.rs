@@ -230,4 +230,26 @@ async fn the_admin_port_tells_a_consumers_usage_of_a_plan_without_counting() {
     assert_eq!(status, 400);
     assert!(missing["status"].as_str().unwrap().contains("plan"));
     assert_eq!(upstream.hits(), 2);
+
+    // When each key was last used: bob's just now, alice's never.
+    let url = gateway.admin_url("/keys/last-used?id=key_bob&id=key_alice");
+    let used: serde_json::Value = client().get(url).send().await.unwrap().json().await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let bob = used["last_used"]["key_bob"].as_u64().expect("bob's key was used");
+    assert!(now - bob <= 2, "{bob} vs {now}");
+    assert!(used["last_used"].get("key_alice").is_none(), "{used}");
+    // A new revision keeps what was seen.
+    let mut next = snapshot(&upstream.url(), 5);
+    next["revision"] = 2.into();
+    gateway.runtime.apply(crate::support::parse(&next)).unwrap();
+    let url = gateway.admin_url("/keys/last-used?id=key_bob");
+    let after: serde_json::Value = client().get(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        after["last_used"]["key_bob"].as_u64(),
+        Some(bob),
+        "carried over the swap"
+    );
 }

@@ -70,17 +70,23 @@ pub struct KeyRow {
     pub name: String,
     pub prefix: String,
     pub created: String,
+    /// When the gateway last saw it used, or `None`.
+    pub last_used: Option<String>,
     pub revoked: Option<String>,
 }
 
 impl KeyRow {
-    fn of(record: &Record<ApiKey>) -> KeyRow {
+    fn of(record: &Record<ApiKey>, last_used: &std::collections::HashMap<String, i64>) -> KeyRow {
         let when = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%d %H:%M UTC").to_string();
         KeyRow {
             id: record.object.id.clone(),
             name: record.object.name.clone(),
             prefix: record.object.prefix.clone(),
             created: when(record.meta.created_at),
+            last_used: last_used
+                .get(&record.object.id)
+                .and_then(|seconds| chrono::DateTime::from_timestamp(*seconds, 0))
+                .map(when),
             revoked: record.object.revoked_at.map(when),
         }
     }
@@ -106,11 +112,10 @@ async fn application_page(
     error: Option<String>,
 ) -> Result<Response, PortalError> {
     let application = applications::owned(&state.store, &signed_in.user, id).await?;
-    let keys = applications::keys(&state.store, &application)
-        .await?
-        .iter()
-        .map(KeyRow::of)
-        .collect();
+    let records = applications::keys(&state.store, &application).await?;
+    let ids: Vec<&str> = records.iter().map(|record| record.object.id.as_str()).collect();
+    let last_used = state.usage.last_used(&ids).await;
+    let keys = records.iter().map(|record| KeyRow::of(record, &last_used)).collect();
     let status = if error.is_some() {
         axum::http::StatusCode::BAD_REQUEST
     } else {
