@@ -100,9 +100,17 @@ pub async fn for_user(store: &Store, cache: &SnapshotCache, user: &User, search:
         });
     };
     let groups = published.compiled.group_ids(user.groups.iter().map(String::as_str));
+    // The hub's objects hold what the snapshot leaves out (description, tags, owner): read
+    // them all at once, not one query per API.
+    let mut apis: std::collections::HashMap<String, Api> = objects::all::<Api>(store)
+        .await?
+        .into_iter()
+        .map(|api| (api.name.clone(), api))
+        .collect();
     let mut entries = Vec::new();
     for (spec, compiled) in published.snapshot.apis.iter().zip(&published.compiled.apis) {
-        let Some(entry) = entry(store, &published, spec, compiled, &groups, sees_everything).await? else {
+        let Some(api) = apis.remove(&spec.name) else { continue };
+        let Some(entry) = entry(&published, api, spec, compiled, &groups, sees_everything) else {
             continue;
         };
         if matches(&entry.api, search) {
@@ -144,21 +152,22 @@ pub async fn api_for_user(
         .position(|api| api.name == name)
         .ok_or(PortalError::NotFound)?;
     let (spec, compiled) = (&published.snapshot.apis[position], &published.compiled.apis[position]);
-    let entry = entry(store, &published, spec, compiled, &groups, user.role == Role::Admin).await?;
+    let api = objects::get::<Api>(store, &spec.name).await?.object;
+    let entry = entry(&published, api, spec, compiled, &groups, user.role == Role::Admin);
     Ok((entry.ok_or(PortalError::NotFound)?, published))
 }
 
-async fn entry(
-    store: &Store,
+fn entry(
     published: &Published,
+    api: Api,
     spec: &ApiSpec,
     compiled: &CompiledApi,
     groups: &[access::GroupId],
     sees_everything: bool,
-) -> Result<Option<Entry>, PortalError> {
+) -> Option<Entry> {
     let granted = access::granting(&compiled.rules, groups, None).next().is_some();
     if !granted && !sees_everything {
-        return Ok(None);
+        return None;
     }
     let versions: Vec<VersionEntry> = spec
         .versions
@@ -176,14 +185,12 @@ async fn entry(
     let plan = access::granting(&compiled.rules, groups, None)
         .next()
         .and_then(|rule| published.compiled.plans.get(rule.plan).cloned());
-    // The hub's object holds what the snapshot leaves out: description, tags, owner.
-    let api = objects::get::<Api>(store, &spec.name).await?.object;
-    Ok(Some(Entry {
+    Some(Entry {
         api,
         versions,
         plan,
         granted,
-    }))
+    })
 }
 
 fn matches(api: &Api, search: &str) -> bool {

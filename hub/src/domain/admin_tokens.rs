@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use super::objects::{get_in, insert_in};
 use crate::error::HubError;
-use crate::identity::{Actor, password, secret};
-use crate::model::{AdminToken, Kind, Record, Role, User};
+use crate::identity::{Actor, secret};
+use crate::model::{AdminToken, Kind, Record, Role};
 use crate::store::Store;
 
 /// The secret's marker: `ghat_…` is a Gatehouse admin token.
@@ -76,31 +76,13 @@ pub async fn authenticate_token(store: &Store, token: &str) -> Result<Actor, Hub
 /// The actor behind a user name and password. Developers authenticate but hold no admin role,
 /// so the role check refuses them; disabled users do not authenticate.
 pub async fn authenticate_password(store: &Store, name: &str, given: &str) -> Result<Actor, HubError> {
-    let refused = || HubError::Unauthenticated {
-        detail: "the user name or password is wrong".into(),
-    };
-    let mut tx = store.begin().await?;
-    let user = get_in::<User>(&mut tx, name).await?.map(|record| record.object);
-    tx.commit().await?;
-    // A missing user is checked against a dummy hash, so timing does not reveal who exists.
-    let hash = user
-        .as_ref()
-        .and_then(|user| user.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_HASH.clone());
-    let given = given.to_owned();
-    // Argon2 takes tens of milliseconds on purpose: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &hash))
-        .await
-        .unwrap_or(false);
-    match user {
-        Some(user) if matches && !user.disabled => Ok(Actor {
+    match super::sign_in::verify_password(store, name, given).await? {
+        Some(user) => Ok(Actor {
             name: user.name,
             role: user.role,
         }),
-        _ => Err(refused()),
+        None => Err(HubError::Unauthenticated {
+            detail: "the user name or password is wrong".into(),
+        }),
     }
 }
-
-/// A hash of a random password, verified against when the user does not exist.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| password::hash(&secret::generate("dummy").value));

@@ -379,6 +379,14 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, HubError> {
     serde_json::to_string(value).map_err(|error| HubError::Store(StoreError::Corrupt(error.to_string())))
 }
 
+/// Every object of a kind, in key order, in one transaction of its own.
+pub async fn all<K: Kind>(store: &Store) -> Result<Vec<K>, HubError> {
+    let mut tx = store.begin().await?;
+    let objects = all_in::<K>(&mut tx).await?;
+    tx.commit().await?;
+    Ok(objects)
+}
+
 /// Every object of a kind, in key order (for the compiler, which needs the whole state).
 pub async fn all_in<K: Kind>(tx: &mut Tx) -> Result<Vec<K>, HubError> {
     let mut filter = ListFilter {
