@@ -25,6 +25,8 @@ pub struct Caller {
     pub application_limit_key: Option<Arc<str>>,
     /// Sorted.
     pub groups: Arc<[GroupId]>,
+    /// When the request was authenticated: the one clock reading the later steps use too.
+    pub now: SystemTime,
 }
 
 pub(super) async fn authenticate(
@@ -32,8 +34,9 @@ pub(super) async fn authenticate(
     api: &CompiledApi,
     request: &Request<Incoming>,
 ) -> Result<Caller, Refusal> {
+    let now = SystemTime::now();
     if let Some(key) = api_key(api, request) {
-        return by_api_key(loaded, api, key);
+        return by_api_key(loaded, api, key, now);
     }
     let bearer = request
         .headers()
@@ -44,7 +47,7 @@ pub(super) async fn authenticate(
             if api.accepts_jwt && authorization.len() > 7 && authorization[..7].eq_ignore_ascii_case("bearer ") =>
         {
             let token = authorization[7..].trim();
-            match loaded.jwt.verify(token, SystemTime::now()).await {
+            match loaded.jwt.verify(token, now).await {
                 Ok(identity) => Ok(Caller {
                     user_limit_key: format!("u:{}", identity.subject).into(),
                     application_limit_key: None,
@@ -54,6 +57,7 @@ pub(super) async fn authenticate(
                         .compiled
                         .group_ids(identity.groups.iter().map(String::as_str))
                         .into(),
+                    now,
                 }),
                 Err(error) if !error.is_client_error() => Err(Refusal::JwksUnavailable),
                 Err(error) => {
@@ -85,18 +89,16 @@ fn api_key<'r>(api: &CompiledApi, request: &'r Request<Incoming>) -> Option<&'r 
     })
 }
 
-fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, Refusal> {
+fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str, now: SystemTime) -> Result<Caller, Refusal> {
     let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     let Some((key, consumer)) = loaded.compiled.consumers.get(&hash) else {
         return Err(Refusal::ApiKeyUnknown {
             challenge: challenge(api),
         });
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs() as i64);
-    key.touch(now as u32);
-    if key.expires_at().is_some_and(|expires_at| now >= expires_at) {
+    let seconds = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs() as i64);
+    key.touch(seconds as u32);
+    if key.expires_at().is_some_and(|expires_at| seconds >= expires_at) {
         let key_id = loaded.compiled.consumers.key_id(key).to_owned();
         return Err(Refusal::ApiKeyExpired {
             key_id,
@@ -109,6 +111,7 @@ fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str) -> Result<Caller, R
         user_limit_key: consumer.user_limit_key.clone(),
         application_limit_key: Some(consumer.application_limit_key.clone()),
         groups: consumer.groups.clone(),
+        now,
     })
 }
 

@@ -2,8 +2,6 @@
 //! consumer (user) or per application as the plan says. The algorithm and the stores are
 //! `limit`'s; this step picks the key and turns the decision into headers or a refusal.
 
-use std::time::SystemTime;
-
 use http::HeaderMap;
 
 use super::Caller;
@@ -29,7 +27,7 @@ pub(super) async fn check(
         (LimitBy::Application, Some(application)) => application,
         _ => &caller.user_limit_key,
     };
-    let decision = runtime.limiter.check(key, limits, SystemTime::now()).await;
+    let decision = runtime.limiter.check(key, limits, caller.now).await;
     decision.write_headers(limits, &mut headers);
     match decision.refusal {
         None => Ok(headers),
