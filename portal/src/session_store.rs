@@ -57,7 +57,7 @@ impl SessionStore for HubSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = encode(record)?;
         let mut tx = self.store.begin().await.map_err(backend)?;
-        tx.upsert_session(&record.id.to_string(), &data, record.expiry_date.unix_timestamp())
+        tx.update_session(&record.id.to_string(), &data, record.expiry_date.unix_timestamp())
             .await
             .map_err(backend)?;
         tx.commit().await.map_err(backend)

@@ -60,6 +60,18 @@ pub async fn publish_consumers(store: &Store, actor: &Actor, message: &str) -> R
         ..HubState::default()
     };
     snapshot.consumers = compiler::consumers(&identities, Utc::now());
+    // Built on revision N: refuse if another publish recorded N+1 meanwhile, rather than undo it.
+    let latest_now = tx
+        .list_revisions(None, 1)
+        .await?
+        .into_iter()
+        .next()
+        .map(|revision| revision.number);
+    if latest_now != Some(latest.number) {
+        return Err(HubError::Conflict {
+            detail: "another revision was published meanwhile; publish the keys again".into(),
+        });
+    }
     let published = record(&mut tx, actor, snapshot, message, None).await?;
     tx.commit().await?;
     Ok(Some(published))

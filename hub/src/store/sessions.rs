@@ -17,17 +17,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Writes a session, creating it if it is not there.
-    pub async fn upsert_session(&mut self, id: &str, data: &str, expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO portal_sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET data = $2, expires_at = $3",
-        )
-        .bind(id)
-        .bind(data)
-        .bind(expires_at)
-        .execute(&mut *self.inner)
-        .await?;
+    /// Rewrites an existing session; one deleted meanwhile (signed out) stays deleted, so a
+    /// request still running at sign-out cannot bring it back.
+    pub async fn update_session(&mut self, id: &str, data: &str, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE portal_sessions SET data = $2, expires_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(data)
+            .bind(expires_at)
+            .execute(&mut *self.inner)
+            .await?;
         Ok(())
     }
 
