@@ -236,6 +236,10 @@ pub struct GatewayArgs {
     #[arg(long, env = "GATEHOUSE_RATE_LIMIT_TIMEOUT_MS", value_name = "MS")]
     pub rate_limit_timeout_ms: Option<u64>,
 
+    /// Seconds between usage reports to the hub: the period requests are summed over, 1 to 3600 [default: 60]
+    #[arg(long, env = "GATEHOUSE_USAGE_INTERVAL_SECONDS", value_name = "SECONDS")]
+    pub usage_interval_seconds: Option<u64>,
+
     /// Leave the consumer label off request metrics (for very many consumers)
     #[arg(long, env = "GATEHOUSE_NO_CONSUMER_LABELS")]
     pub no_consumer_labels: bool,

@@ -123,6 +123,7 @@ pub struct GatewaySection {
     pub rate_limit_store: Option<String>,
     pub rate_limit_fail: Option<FailModeArg>,
     pub rate_limit_timeout_ms: Option<u64>,
+    pub usage_interval_seconds: Option<u64>,
     pub consumer_labels: Option<bool>,
     pub access_log: Option<bool>,
     pub otlp_endpoint: Option<String>,
@@ -178,6 +179,11 @@ pub fn gateway_config(
         };
         gateway::source::hub::check_settings(url, token).map_err(|error| error.to_string())?;
     }
+    let usage_interval = match args.usage_interval_seconds.or(section.usage_interval_seconds) {
+        None => defaults.usage_interval,
+        Some(seconds @ 1..=3600) => std::time::Duration::from_secs(seconds),
+        Some(seconds) => return Err(format!("usage_interval_seconds must be 1 to 3600, not {seconds}")),
+    };
     let fail = args
         .rate_limit_fail
         .or(section.rate_limit_fail)
@@ -204,10 +210,13 @@ pub fn gateway_config(
             .rate_limit_timeout_ms
             .or(section.rate_limit_timeout_ms)
             .map_or(defaults.rate_limit_timeout, std::time::Duration::from_millis),
+        usage_interval,
         telemetry: gateway::telemetry::TelemetrySettings {
             consumer_labels: !args.no_consumer_labels && section.consumer_labels.unwrap_or(true),
             access_log: args.access_log || section.access_log.unwrap_or(false),
             otlp,
+            // On with a hub (`gateway::start`), and in `up` (`main`).
+            usage_summaries: false,
         },
         workers: args
             .gateway_workers
@@ -345,6 +354,21 @@ mod tests {
         let config = check(&[], file).unwrap();
         assert_eq!(config.hub_url.as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(config.hub_token.as_deref(), Some("ghg_2"));
+    }
+
+    #[test]
+    fn the_usage_interval_comes_from_flags_or_the_file_and_is_bounded() {
+        let interval = |flags: &[&str], file: &str| check(flags, file).map(|config| config.usage_interval.as_secs());
+        assert_eq!(interval(&[], ""), Ok(60));
+        assert_eq!(interval(&["--usage-interval-seconds", "5"], ""), Ok(5));
+        assert_eq!(interval(&[], "[gateway]\nusage_interval_seconds = 120\n"), Ok(120));
+        for seconds in ["0", "3601"] {
+            let error = interval(&["--usage-interval-seconds", seconds], "").expect_err("refused");
+            assert_eq!(
+                error,
+                format!("usage_interval_seconds must be 1 to 3600, not {seconds}")
+            );
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct GatewayConfig {
     pub hub_token: Option<String>,
     /// Time between status reports to the hub when nothing else happens.
     pub status_interval: Duration,
+    /// Time between usage reports to the hub: the period requests are summed over.
+    pub usage_interval: Duration,
     /// The first wait before reconnecting to the hub; it doubles with each failure.
     pub reconnect_min: Duration,
     /// The longest wait before reconnecting to the hub.
@@ -58,6 +60,7 @@ impl Default for GatewayConfig {
             hub_url: None,
             hub_token: None,
             status_interval: Duration::from_secs(10),
+            usage_interval: crate::source::hub::DEFAULT_USAGE_INTERVAL,
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(30),
             rate_limit_store: None,
@@ -86,6 +89,7 @@ impl std::fmt::Debug for GatewayConfig {
             .field("hub_url", &self.hub_url.as_deref().map(redact))
             .field("hub_token", &self.hub_token.as_ref().map(|_| "***"))
             .field("status_interval", &self.status_interval)
+            .field("usage_interval", &self.usage_interval)
             .field("reconnect_min", &self.reconnect_min)
             .field("reconnect_max", &self.reconnect_max)
             .field("rate_limit_store", &store)

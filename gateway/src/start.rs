@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::config::GatewayConfig;
 use crate::limit::{Limiter, RedisLimiter};
 use crate::runtime::Runtime;
-use crate::source::hub::{HubFollower, HubSettings, HubSettingsError};
+use crate::source::hub::{HubFollower, HubSettings, HubSettingsError, UsageSink};
 use crate::source::{self, LastGood};
 
 /// Why a gateway could not start.
@@ -41,7 +41,12 @@ pub struct Started {
     admin: TcpListener,
     config: GatewayConfig,
     hub: Option<HubFollower>,
+    /// Starts the usage reporter, told to stop by the receiver: to the hub, or to another sink.
+    usage: Option<UsageReporter>,
 }
+
+type UsageReporter =
+    Box<dyn FnOnce(tokio::sync::watch::Receiver<bool>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 /// Builds the runtime, applies the first snapshot (the file, else the last good one: the hub's
 /// stream only starts with [`Started::serve`]), and binds both listeners.
@@ -63,7 +68,10 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
         ),
     };
     let workers = config.workers.max(1);
-    let runtime = Runtime::with_workers(limiter, config.telemetry, workers);
+    let mut telemetry = config.telemetry;
+    // A gateway following a hub tells it its usage.
+    telemetry.usage_summaries |= config.hub_url.is_some();
+    let runtime = Runtime::with_workers(limiter, telemetry, workers);
     let last_good = LastGood::in_dir(&config.data_dir);
     source::start(&runtime, config.snapshot.as_deref(), Some(&last_good));
     let bind = |address: SocketAddr| async move {
@@ -83,6 +91,7 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
             let token = config.hub_token.clone().ok_or(NO_TOKEN)?;
             let settings = HubSettings {
                 status_interval: config.status_interval,
+                usage_interval: config.usage_interval,
                 reconnect_min: config.reconnect_min,
                 reconnect_max: config.reconnect_max,
                 ..HubSettings::new(url.clone(), token, source::hub::instance_name(proxy_address))
@@ -106,13 +115,32 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
         admin,
         config,
         hub,
+        usage: None,
     })
 }
 
 impl Started {
+    /// Reports usage to `sink` rather than to a hub over HTTP: for the gateway inside the hub's
+    /// own process (`up`), whose configuration turns `telemetry.usage_summaries` on.
+    pub fn report_usage_to(&mut self, sink: impl UsageSink) {
+        let runtime = self.runtime.clone();
+        let instance = format!("in-process-{}", std::process::id());
+        let interval = self.config.usage_interval;
+        self.usage = Some(Box::new(move |stop| {
+            Box::pin(source::hub::report_usage(sink, runtime, instance, interval, stop))
+        }));
+    }
+
     /// Serves until `shutdown` completes, reloading the snapshot file as it changes or
     /// following the hub.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        // Told to stop after the proxy is done, so the last usage report counts every request.
+        let (stop_usage, usage_stopped) = tokio::sync::watch::channel(false);
+        let usage = match (self.usage, &self.hub) {
+            (Some(reporter), _) => Some(tokio::spawn(reporter(usage_stopped))),
+            (None, Some(hub)) => Some(tokio::spawn(hub.report_usage(usage_stopped))),
+            (None, None) => None,
+        };
         let follower = self.hub.map(|hub| tokio::spawn(hub.follow()));
         let watcher = self.config.snapshot.clone().map(|path| {
             let last_good = LastGood::in_dir(&self.config.data_dir);
@@ -149,6 +177,17 @@ impl Started {
         }
         if let Some(follower) = follower {
             follower.abort();
+        }
+        let _ = stop_usage.send(true);
+        if let Some(usage) = usage {
+            // `report_usage` bounds its last report; this is the backstop.
+            let abort = usage.abort_handle();
+            if tokio::time::timeout(std::time::Duration::from_secs(10), usage)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
         }
     }
 }

@@ -57,6 +57,23 @@ impl ApiKeyEntry {
     pub fn expires_at(&self) -> Option<i64> {
         (self.expires_at != i64::MAX).then_some(self.expires_at)
     }
+
+    /// Where this key's id lies in its snapshot's buffer of ids.
+    pub fn key_id_span(&self) -> KeyIdSpan {
+        KeyIdSpan {
+            start: self.key_id_start,
+            len: self.key_id_len,
+        }
+    }
+}
+
+/// Where an API key's id lies in its snapshot's buffer of ids: what a request carries instead
+/// of a copy of the id. Read it back with [`Consumers::key_id_at`] on the snapshot the request
+/// was authenticated against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyIdSpan {
+    start: u32,
+    len: u32,
 }
 
 /// Every API key of a snapshot, by SHA-256.
@@ -136,8 +153,13 @@ impl Consumers {
 
     /// The id of a key.
     pub fn key_id(&self, entry: &ApiKeyEntry) -> &str {
-        let start = entry.key_id_start as usize;
-        &self.key_ids[start..start + entry.key_id_len as usize]
+        self.key_id_at(entry.key_id_span())
+    }
+
+    /// The key id at `span`; empty for a span from another snapshot that falls outside this one.
+    pub fn key_id_at(&self, span: KeyIdSpan) -> &str {
+        let start = span.start as usize;
+        self.key_ids.get(start..start + span.len as usize).unwrap_or_default()
     }
 
     /// Carries each key's last use over from the snapshot this one replaces, so that a swap

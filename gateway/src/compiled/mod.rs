@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use api::{CompiledApi, CompiledVersion, Operation, VersionChoice};
-pub use consumers::{ApiKeyEntry, Consumer, Consumers};
+pub use consumers::{ApiKeyEntry, Consumer, Consumers, KeyIdSpan};
 
 use crate::access::{GroupId, MethodSet, Rule};
 use crate::jwt::IssuerConfig;

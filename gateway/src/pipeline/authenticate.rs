@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
 
 use crate::access::GroupId;
-use crate::compiled::CompiledApi;
+use crate::compiled::{CompiledApi, KeyIdSpan};
 use crate::refusal::Refusal;
 use crate::runtime::Loaded;
 
@@ -20,6 +20,11 @@ pub struct Caller {
     pub user: Arc<str>,
     /// The application of an API key; absent for a JWT.
     pub application: Option<Arc<str>>,
+    /// The API key's id, in the snapshot's table of keys ([`Consumers::key_id_at`]); absent
+    /// for a JWT.
+    ///
+    /// [`Consumers::key_id_at`]: crate::compiled::Consumers::key_id_at
+    pub key_id: Option<KeyIdSpan>,
     /// Rate-limit keys: the user's, and the application's when there is one.
     pub user_limit_key: Arc<str>,
     pub application_limit_key: Option<Arc<str>>,
@@ -53,6 +58,7 @@ pub(super) async fn authenticate(
                     application_limit_key: None,
                     user: identity.subject.into(),
                     application: None,
+                    key_id: None,
                     groups: loaded
                         .compiled
                         .group_ids(identity.groups.iter().map(String::as_str))
@@ -108,6 +114,7 @@ fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str, now: SystemTime) ->
     Ok(Caller {
         user: consumer.user.clone(),
         application: Some(consumer.application.clone()),
+        key_id: Some(key.key_id_span()),
         user_limit_key: consumer.user_limit_key.clone(),
         application_limit_key: Some(consumer.application_limit_key.clone()),
         groups: consumer.groups.clone(),

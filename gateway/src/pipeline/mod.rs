@@ -100,9 +100,10 @@ async fn steps(
     context.routed = Some(routed);
     // Authenticate: an API key (by hash) or a JWT from a trusted issuer.
     let caller = authenticate::authenticate(loaded, api, request).await?;
-    // Authorize: the caller's groups must hold a rule for this API, version, method and operation.
-    let grant = authorize::authorize(&loaded.compiled, api, &routed, &caller, request)?;
+    // Kept before authorizing, so that a 403 is told (metrics, access log, usage) with its caller.
     let caller = context.caller.insert(caller);
+    // Authorize: the caller's groups must hold a rule for this API, version, method and operation.
+    let grant = authorize::authorize(&loaded.compiled, api, &routed, caller, request)?;
     // Rate-limit: the plan of the rule that granted access, per consumer or application.
     rate_limit::check(runtime, loaded, grant.plan, caller).await
 }

@@ -2,7 +2,7 @@
 //! `GET /api/v1/gateway/stream` open (server-sent events, `Last-Event-ID` naming the revision in
 //! force); each `snapshot` event is parsed, applied whole, and kept as the last good snapshot,
 //! or refused while the running one stays. A status report follows every attempt
-//! (`status`), with a heartbeat in between.
+//! (`status`), with a heartbeat in between; usage summaries go every `usage_interval` (`usage`).
 //!
 //! The gateway never waits on the hub: while the stream is down it serves what it has, and it
 //! reconnects with a jittered exponential backoff (reset by a stream that delivered a snapshot;
@@ -19,6 +19,7 @@
 
 mod client;
 mod status;
+mod usage;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -26,8 +27,11 @@ use std::time::{Duration, SystemTime};
 use http_body_util::BodyExt as _;
 use tokio::sync::mpsc;
 
-pub use client::{HubError, STATUS_PATH, STREAM_PATH};
+pub use client::{HubError, STATUS_PATH, STREAM_PATH, USAGE_PATH};
 pub use status::{LastError, StatusReport, instance_name, request_totals};
+pub use usage::{
+    MAX_PENDING_SUMMARIES, MAX_SUMMARIES_PER_REPORT, Undelivered, UsageReport, UsageSink, UsageSummary, report_usage,
+};
 
 use self::client::HubClient;
 use self::status::StatusBoard;
@@ -38,6 +42,8 @@ use crate::runtime::Runtime;
 
 /// The largest event accepted: a snapshot with very many consumers, and then some.
 pub const MAX_EVENT_BYTES: usize = 64 << 20;
+/// Time between usage reports unless configured: a minute, the hub's finest bucket.
+pub const DEFAULT_USAGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How a gateway follows its hub; `start` builds it from `GatewayConfig`.
 #[derive(Clone)]
@@ -50,6 +56,8 @@ pub struct HubSettings {
     pub instance: String,
     /// Time between heartbeat status reports.
     pub status_interval: Duration,
+    /// Time between usage reports: the period usage is summed over.
+    pub usage_interval: Duration,
     /// The first reconnection wait; it doubles with each failure.
     pub reconnect_min: Duration,
     /// The longest reconnection wait, and the wait after a refused token.
@@ -61,13 +69,15 @@ pub struct HubSettings {
 }
 
 impl HubSettings {
-    /// Settings with the protocol's defaults: status every 10 s, reconnect from 0.5 s to 30 s.
+    /// Settings with the protocol's defaults: status every 10 s, usage every minute, reconnect
+    /// from 0.5 s to 30 s.
     pub fn new(url: String, token: String, instance: String) -> HubSettings {
         HubSettings {
             url,
             token,
             instance,
             status_interval: Duration::from_secs(10),
+            usage_interval: DEFAULT_USAGE_INTERVAL,
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(30),
             request_timeout: Duration::from_secs(10),
@@ -84,6 +94,7 @@ impl std::fmt::Debug for HubSettings {
             .field("token", &"***")
             .field("instance", &self.instance)
             .field("status_interval", &self.status_interval)
+            .field("usage_interval", &self.usage_interval)
             .field("reconnect_min", &self.reconnect_min)
             .field("reconnect_max", &self.reconnect_max)
             .field("request_timeout", &self.request_timeout)
@@ -134,6 +145,19 @@ impl HubFollower {
             client,
             board,
         })
+    }
+
+    /// Reports usage to the hub every `usage_interval` until `stop` turns true, then once more
+    /// ([`report_usage`]). Its own task, apart from [`HubFollower::follow`], so that shutdown can
+    /// wait for the last report after the last request.
+    pub fn report_usage(&self, stop: tokio::sync::watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+        usage::report_usage(
+            self.client.clone(),
+            self.runtime.clone(),
+            self.settings.instance.clone(),
+            self.settings.usage_interval,
+            stop,
+        )
     }
 
     /// Follows the hub until dropped (the task aborted): streams snapshots, reconnecting as

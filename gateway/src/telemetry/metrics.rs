@@ -37,6 +37,15 @@ impl Label {
         let hash = foldhash::fast::FixedState::with_seed(0x6761_7465_686f_7573).hash_one(&*value);
         Label { value, hash }
     }
+
+    /// The content's hash, worked out when the label was made.
+    pub(super) fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    pub(super) fn value(&self) -> &Arc<str> {
+        &self.value
+    }
 }
 
 impl PartialEq for Label {
@@ -105,6 +114,18 @@ pub struct RouteMetrics {
     added: Histogram,
     api: Label,
     version: Label,
+}
+
+impl RouteMetrics {
+    /// The API's label.
+    pub(super) fn api(&self) -> &Label {
+        &self.api
+    }
+
+    /// The version's label: empty for requests without a version.
+    pub(super) fn version(&self) -> &Label {
+        &self.version
+    }
 }
 
 /// Every metric the gateway exports.
@@ -223,7 +244,14 @@ impl Metrics {
         }
     }
 
-    pub(super) fn record(&self, outcome: &Outcome<'_>, consumer_labels: bool) {
+    /// Records a request that took `total`; returns its route's handles, `None` for a request
+    /// no API was found for.
+    pub(super) fn record<'a>(
+        &self,
+        outcome: &Outcome<'a>,
+        total: std::time::Duration,
+        consumer_labels: bool,
+    ) -> Option<&'a RouteMetrics> {
         let context = outcome.context;
         let Some(routed) = context.routed else {
             let labels = RefusalLabels {
@@ -231,7 +259,7 @@ impl Metrics {
                 reason: context.refusal.unwrap_or("route_not_found"),
             };
             self.refusals.get_or_create(&labels).inc();
-            return;
+            return None;
         };
         let route = outcome.loaded.route_metrics(self, routed.api, routed.version);
         let consumer = match (&context.caller, consumer_labels) {
@@ -242,13 +270,7 @@ impl Metrics {
             .iter()
             .position(|known| *known == outcome.method.as_str())
             .unwrap_or(7);
-        let status_class = match outcome.status.as_u16() {
-            100..=199 => "1xx",
-            200..=299 => "2xx",
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
-        };
+        let status_class = super::STATUS_CLASSES[super::status_class(outcome.status)];
         let labels = RequestLabels {
             api: route.api.clone(),
             version: route.version.clone(),
@@ -257,7 +279,6 @@ impl Metrics {
             consumer,
         };
         self.requests.get_or_create(&labels).inc();
-        let total = outcome.started.elapsed();
         route.duration.observe(total.as_secs_f64());
         if let Some(upstream) = context.upstream_time {
             route.upstream.observe(upstream.as_secs_f64());
@@ -271,6 +292,7 @@ impl Metrics {
                 })
                 .inc();
         }
+        Some(route)
     }
 
     /// The text exposition format; `limit_store_failures` is read from the limiter, which owns it.

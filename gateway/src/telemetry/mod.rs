@@ -2,10 +2,12 @@
 //! response is decided. Labels are the snapshot's own shared strings, so recording allocates
 //! only when a label set is seen for the first time. With an OTLP endpoint, also OpenTelemetry
 //! traces and metrics (`otel`); without one, that costs a request a branch and nothing else.
+//! With a hub to report to, also usage summaries (`usage`), which the hub stores for analytics.
 
 mod access_log;
 mod metrics;
 mod otel;
+mod usage;
 
 use std::time::Instant;
 
@@ -14,6 +16,7 @@ use http::{Method, Request, StatusCode};
 pub use access_log::AccessLog;
 pub use metrics::{Metrics, RouteMetrics};
 pub use otel::{Otel, OtelError, OtlpSettings, RequestSpan, TRACEPARENT, TRACESTATE};
+pub use usage::{LATENCY_BUCKETS_MS, N_LATENCY_BUCKETS, UsageAggregator, UsageCounts};
 
 use crate::pipeline::RequestContext;
 use crate::runtime::Loaded;
@@ -27,6 +30,10 @@ pub struct TelemetrySettings {
     pub access_log: bool,
     /// Export traces and metrics over OTLP/HTTP; `None` exports nothing.
     pub otlp: Option<OtlpSettings>,
+    /// Count requests into usage summaries for the hub ([`UsageAggregator`]); on when the
+    /// gateway follows a hub (`start` sees to it) or runs inside one (`up`). Independent of
+    /// `consumer_labels`.
+    pub usage_summaries: bool,
 }
 
 impl Default for TelemetrySettings {
@@ -35,6 +42,7 @@ impl Default for TelemetrySettings {
             consumer_labels: true,
             access_log: false,
             otlp: None,
+            usage_summaries: false,
         }
     }
 }
@@ -56,6 +64,8 @@ pub struct Telemetry {
     settings: TelemetrySettings,
     /// OpenTelemetry export, when an OTLP endpoint is configured; dropping it flushes.
     pub otel: Option<Otel>,
+    /// Usage summaries, when `usage_summaries` is on; the hub reporter drains them.
+    pub usage: Option<UsageAggregator>,
 }
 
 impl Telemetry {
@@ -69,12 +79,18 @@ impl Telemetry {
                     .inspect_err(|error| tracing::error!(%error, "OTLP export is off"))
                     .ok()
             }),
+            usage: settings.usage_summaries.then(UsageAggregator::new),
         }
     }
 
     /// Records a finished request.
     pub fn record(&self, outcome: &Outcome<'_>) {
-        self.metrics.record(outcome, self.settings.consumer_labels);
+        let total = outcome.started.elapsed();
+        let route = self.metrics.record(outcome, total, self.settings.consumer_labels);
+        // A request no API was found for is a metric and a log line, not usage of any API.
+        if let (Some(usage), Some(route)) = (&self.usage, route) {
+            usage.record(outcome, route, total);
+        }
         if let Some(access_log) = &self.access_log {
             access_log.write(outcome);
         }
@@ -93,5 +109,19 @@ impl Telemetry {
         if let (Some(otel), Some(span)) = (&self.otel, span) {
             otel.end_span(span, outcome);
         }
+    }
+}
+
+/// The status classes, in the order [`status_class`] numbers them.
+pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// The index in [`STATUS_CLASSES`] of a status; anything past 5xx counts as 5xx.
+pub fn status_class(status: StatusCode) -> usize {
+    match status.as_u16() {
+        100..=199 => 0,
+        200..=299 => 1,
+        300..=399 => 2,
+        400..=499 => 3,
+        _ => 4,
     }
 }

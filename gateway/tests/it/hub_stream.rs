@@ -2,6 +2,7 @@
 //! peer speaking the hub's side of the protocol over real HTTP on loopback (the snapshot stream
 //! and the status endpoint). Snapshots arrive and are enforced, refusals are reported, the hub
 //! may vanish, come back on the same port, or refuse the token, and the gateway keeps serving.
+//! The peer takes usage reports too, for `usage`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -292,7 +293,7 @@ fn hub_settings_are_checked() {
 
 // === the gateway under test ===
 
-fn config(hub: &HubPeer, data_dir: &Path) -> GatewayConfig {
+pub(crate) fn config(hub: &HubPeer, data_dir: &Path) -> GatewayConfig {
     GatewayConfig {
         data_dir: data_dir.to_path_buf(),
         hub_url: Some(hub.url()),
@@ -304,7 +305,7 @@ fn config(hub: &HubPeer, data_dir: &Path) -> GatewayConfig {
     }
 }
 
-fn revision(mut snapshot: Value, revision: u64) -> Value {
+pub(crate) fn revision(mut snapshot: Value, revision: u64) -> Value {
     snapshot["revision"] = revision.into();
     snapshot
 }
@@ -327,7 +328,7 @@ async fn upstream_is(gateway: &TestGateway, name: &str) -> bool {
 }
 
 /// The revision `/readyz` reports, or `None` while the gateway is not ready.
-async fn ready_revision(gateway: &TestGateway) -> Option<u64> {
+pub(crate) async fn ready_revision(gateway: &TestGateway) -> Option<u64> {
     let response = client().get(gateway.admin_url("/readyz")).send().await.unwrap();
     if response.status() != StatusCode::OK {
         return None;
@@ -336,7 +337,7 @@ async fn ready_revision(gateway: &TestGateway) -> Option<u64> {
 }
 
 /// Polls `condition` until it holds; panics after `within`.
-async fn eventually<F, Fut>(what: &str, within: Duration, mut condition: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, within: Duration, mut condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -382,18 +383,19 @@ struct PeerState {
     running: watch::Sender<bool>,
     stream_requests: Mutex<Vec<StreamRequest>>,
     statuses: Mutex<Vec<Value>>,
+    usage_reports: Mutex<Vec<Value>>,
 }
 
 /// The hub's side of the stream and status endpoints; its state (the latest revision, what it
 /// saw) outlives stops and restarts, as a hub's database would.
-struct HubPeer {
+pub(crate) struct HubPeer {
     address: SocketAddr,
     state: Arc<PeerState>,
     server: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
 impl HubPeer {
-    async fn start() -> HubPeer {
+    pub(crate) async fn start() -> HubPeer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let state = Arc::new(PeerState {
             epoch: AtomicU64::new(0),
@@ -403,6 +405,7 @@ impl HubPeer {
             running: watch::channel(false).0,
             stream_requests: Mutex::new(Vec::new()),
             statuses: Mutex::new(Vec::new()),
+            usage_reports: Mutex::new(Vec::new()),
         });
         let mut hub = HubPeer {
             address: listener.local_addr().unwrap(),
@@ -413,7 +416,7 @@ impl HubPeer {
         hub
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.address)
     }
 
@@ -423,6 +426,7 @@ impl HubPeer {
         let app = axum::Router::new()
             .route(gateway::source::hub::STREAM_PATH, axum::routing::get(stream))
             .route(gateway::source::hub::STATUS_PATH, axum::routing::post(status))
+            .route(gateway::source::hub::USAGE_PATH, axum::routing::post(usage))
             .with_state(self.state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -437,7 +441,7 @@ impl HubPeer {
     }
 
     /// Ends every stream and stops listening; the port is free when this returns.
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         let (stop, task) = self.server.take().expect("the hub is running");
         self.state.running.send_replace(false);
         let _ = stop.send(());
@@ -448,7 +452,7 @@ impl HubPeer {
     }
 
     /// Listens again on the same port.
-    async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         let listener = loop {
             match tokio::net::TcpListener::bind(self.address).await {
@@ -463,7 +467,7 @@ impl HubPeer {
         self.serve(listener);
     }
 
-    fn publish(&self, snapshot: &Value) {
+    pub(crate) fn publish(&self, snapshot: &Value) {
         let revision = snapshot["revision"].as_u64().expect("a revision number");
         self.publish_raw(revision, &snapshot.to_string());
     }
@@ -492,6 +496,11 @@ impl HubPeer {
 
     fn statuses(&self) -> Vec<Value> {
         self.state.statuses.lock().unwrap().clone()
+    }
+
+    /// Every usage report taken, in order.
+    pub(crate) fn usage_reports(&self) -> Vec<Value> {
+        self.state.usage_reports.lock().unwrap().clone()
     }
 
     /// The first status report from the `since`th on that matches `condition`, waiting up to
@@ -618,12 +627,25 @@ async fn status(
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// `POST /api/v1/gateway/usage`: recorded, answered 204.
+async fn usage(
+    State(state): State<Arc<PeerState>>,
+    headers: HeaderMap,
+    axum::Json(report): axum::Json<Value>,
+) -> Response {
+    if !state.authorized(&headers) {
+        return unauthorized();
+    }
+    state.usage_reports.lock().unwrap().push(report);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 // === a scratch directory ===
 
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> TempDir {
+    pub(crate) fn new() -> TempDir {
         static COUNT: AtomicU64 = AtomicU64::new(0);
         let path = std::env::temp_dir().join(format!(
             "gatehouse-hub-stream-{}-{}",
@@ -635,7 +657,7 @@ impl TempDir {
         TempDir(path)
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }

@@ -9,3 +9,4 @@ mod jwt;
 mod otel;
 mod proxying;
 mod snapshots;
+mod usage;

@@ -1,5 +1,5 @@
-//! The gateway's HTTP client for its hub: opening the snapshot stream and posting status, with
-//! the gateway token, over http or https (rustls on `ring` with the `webpki-roots`, as the JWKS
+//! The gateway's HTTP client for its hub: opening the snapshot stream, posting status and usage,
+//! with the gateway token, over http or https (rustls on `ring` with the `webpki-roots`, as the JWKS
 //! client does). Reading the stream and deciding what to do about failures is `hub`'s job.
 
 use std::time::Duration;
@@ -15,12 +15,15 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::HubSettingsError;
 use super::status::StatusReport;
+use super::usage::{Undelivered, UsageReport, UsageSink};
 use crate::source::sse::EventTooLarge;
 
 /// The stream's path under the hub's URL.
 pub const STREAM_PATH: &str = "/api/v1/gateway/stream";
 /// The status endpoint's path under the hub's URL.
 pub const STATUS_PATH: &str = "/api/v1/gateway/status";
+/// The usage endpoint's path under the hub's URL.
+pub const USAGE_PATH: &str = "/api/v1/gateway/usage";
 
 /// What went wrong talking to the hub; logged, and decides how long to wait before retrying.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +33,9 @@ pub enum HubError {
     Unauthorized { status: StatusCode, detail: String },
     #[error("the hub answered HTTP {0}")]
     Status(StatusCode),
+    /// Any other 4xx: the request itself was refused (an invalid or too large body).
+    #[error("the hub refused the request (HTTP {status}){detail}")]
+    Rejected { status: StatusCode, detail: String },
     #[error("the hub answered `{0}`, not text/event-stream")]
     NotEventStream(String),
     #[error("the hub did not answer within {0:?}")]
@@ -46,8 +52,7 @@ pub enum HubError {
 #[derive(Clone)]
 pub struct HubClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-    stream: Uri,
-    status: Uri,
+    endpoints: Endpoints,
     /// `Bearer <token>`, marked sensitive so it never prints.
     authorization: HeaderValue,
     timeout: Duration,
@@ -57,7 +62,7 @@ impl HubClient {
     /// A client for the hub at `url`; `timeout` bounds connecting plus waiting for response
     /// headers (the stream's body has no deadline, only `hub`'s idle timeout).
     pub fn new(url: &str, token: &str, timeout: Duration) -> Result<HubClient, HubSettingsError> {
-        let (stream, status) = endpoints(url)?;
+        let endpoints = endpoints(url)?;
         let mut authorization = authorization(token)?;
         authorization.set_sensitive(true);
         let mut http = HttpConnector::new();
@@ -76,8 +81,7 @@ impl HubClient {
             .build(https);
         Ok(HubClient {
             client,
-            stream,
-            status,
+            endpoints,
             authorization,
             timeout,
         })
@@ -85,13 +89,13 @@ impl HubClient {
 
     /// The stream URL, for logs.
     pub fn stream_uri(&self) -> &Uri {
-        &self.stream
+        &self.endpoints.stream
     }
 
     /// Opens the snapshot stream; `last_event_id` is the revision in force, so the hub sends
     /// nothing until it has a newer one. Returns the event-stream body.
     pub async fn open_stream(&self, last_event_id: Option<u64>) -> Result<Incoming, HubError> {
-        let mut request = Request::get(self.stream.clone())
+        let mut request = Request::get(self.endpoints.stream.clone())
             .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, "text/event-stream")
             .header(CACHE_CONTROL, "no-cache")
@@ -122,7 +126,17 @@ impl HubClient {
     /// Posts a status report; the hub answers 204.
     pub async fn post_status(&self, report: &StatusReport) -> Result<(), HubError> {
         let body = serde_json::to_vec(report).expect("a status report always serialises");
-        let request = Request::post(self.status.clone())
+        self.post_json(&self.endpoints.status, body).await
+    }
+
+    /// Posts a usage report; the hub answers 204.
+    pub async fn post_usage(&self, report: &UsageReport) -> Result<(), HubError> {
+        let body = serde_json::to_vec(report).expect("a usage report always serialises");
+        self.post_json(&self.endpoints.usage, body).await
+    }
+
+    async fn post_json(&self, uri: &Uri, body: Vec<u8>) -> Result<(), HubError> {
+        let request = Request::post(uri.clone())
             .header(AUTHORIZATION, self.authorization.clone())
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, user_agent())
@@ -146,8 +160,16 @@ impl HubClient {
     }
 }
 
-/// The stream and status URLs under the hub's base URL.
-pub fn endpoints(url: &str) -> Result<(Uri, Uri), HubSettingsError> {
+/// The endpoints under the hub's base URL.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub stream: Uri,
+    pub status: Uri,
+    pub usage: Uri,
+}
+
+/// The stream, status and usage URLs under the hub's base URL.
+pub fn endpoints(url: &str) -> Result<Endpoints, HubSettingsError> {
     let base: Uri = url
         .parse()
         .map_err(|error: http::uri::InvalidUri| HubSettingsError::Url(error.to_string()))?;
@@ -175,7 +197,22 @@ pub fn endpoints(url: &str) -> Result<(Uri, Uri), HubSettingsError> {
             .parse::<Uri>()
             .map_err(|error| HubSettingsError::Url(error.to_string()))
     };
-    Ok((join(STREAM_PATH)?, join(STATUS_PATH)?))
+    Ok(Endpoints {
+        stream: join(STREAM_PATH)?,
+        status: join(STATUS_PATH)?,
+        usage: join(USAGE_PATH)?,
+    })
+}
+
+impl UsageSink for HubClient {
+    /// A refused token, a timeout, 408, 429 and 5xx are worth another try; any other 4xx (an
+    /// invalid report, one too large: [`HubError::Rejected`]) is not.
+    async fn deliver(&self, report: &UsageReport) -> Result<(), Undelivered> {
+        self.post_usage(report).await.map_err(|error| match error {
+            HubError::Rejected { .. } => Undelivered::Refused(error.to_string()),
+            error => Undelivered::Later(error.to_string()),
+        })
+    }
 }
 
 /// `Bearer <token>`, for a token of visible ASCII characters.
@@ -194,9 +231,11 @@ fn user_agent() -> &'static str {
     concat!("gatehouse-gateway/", env!("CARGO_PKG_VERSION"))
 }
 
-/// A non-success answer as an error, with the problem's `detail` (or `title`) for a refused token.
+/// A non-success answer as an error, with the problem's `detail` (or `title`) for a refused
+/// token or request. 408 and 429 say "later", as 5xx do.
 async fn refusal(status: StatusCode, body: Incoming) -> HubError {
-    if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
+    let later = [StatusCode::REQUEST_TIMEOUT, StatusCode::TOO_MANY_REQUESTS];
+    if !status.is_client_error() || later.contains(&status) {
         return HubError::Status(status);
     }
     let body = tokio::time::timeout(Duration::from_secs(1), Limited::new(body, 4096).collect()).await;
@@ -210,7 +249,11 @@ async fn refusal(status: StatusCode, body: Incoming) -> HubError {
         .and_then(|text| text.as_str())
         .map(|text| format!(": {text}"))
         .unwrap_or_default();
-    HubError::Unauthorized { status, detail }
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        HubError::Unauthorized { status, detail }
+    } else {
+        HubError::Rejected { status, detail }
+    }
 }
 
 /// An error and its causes on one line: hyper's own message ("client error (Connect)") says
