@@ -94,6 +94,14 @@ pub struct RoleArgs {
     #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
 
+    /// Days the gateways' usage summaries are kept for analytics [default: 30]
+    #[arg(long, env = "GATEHOUSE_USAGE_RETENTION_DAYS", value_name = "DAYS")]
+    pub usage_retention_days: Option<u64>,
+
+    /// Hours usage is kept by the minute before it is merged into hours [default: 48]
+    #[arg(long, env = "GATEHOUSE_USAGE_ROLLUP_AFTER_HOURS", value_name = "HOURS")]
+    pub usage_rollup_after_hours: Option<u64>,
+
     /// Password of the first admin, used only when no admin exists yet; generated and printed
     /// once when absent. Set it through the environment, not the command line.
     #[arg(

@@ -234,6 +234,8 @@ pub struct HubSection {
     pub max_body_bytes: Option<usize>,
     pub admin_password: Option<String>,
     pub auto_publish: Option<bool>,
+    pub usage_retention_days: Option<u64>,
+    pub usage_rollup_after_hours: Option<u64>,
 }
 
 /// Reads the configuration file, if one is named.
@@ -283,11 +285,32 @@ pub fn hub_config(args: &RoleArgs, file: &FileConfig, up: bool) -> Result<hub::H
             ));
         }
     }
+    let hours = |name: &str, value: Option<u64>, per: u64, max: u64, default: std::time::Duration| match value {
+        None => Ok(default),
+        Some(value) if (1..=max).contains(&value) => Ok(std::time::Duration::from_secs(value * per * 3600)),
+        Some(value) => Err(format!("{name} must be 1 to {max}, not {value}")),
+    };
+    let usage_retention = hours(
+        "usage_retention_days",
+        args.usage_retention_days.or(file.hub.usage_retention_days),
+        24,
+        36_500,
+        defaults.usage_retention,
+    )?;
+    let usage_rollup_after = hours(
+        "usage_rollup_after_hours",
+        args.usage_rollup_after_hours.or(file.hub.usage_rollup_after_hours),
+        1,
+        876_000,
+        defaults.usage_rollup_after,
+    )?;
     Ok(hub::HubConfig {
         listen: args.hub_listen.or(file.hub.listen).unwrap_or(defaults.listen),
         admin_password,
         max_body_bytes,
         auto_publish: args.auto_publish || file.hub.auto_publish.unwrap_or(up),
+        usage_retention,
+        usage_rollup_after,
         ..store_config(store, defaults)?
     })
 }
@@ -332,7 +355,7 @@ fn store_config(
 mod tests {
     use clap::Parser;
 
-    use super::{FileConfig, gateway_config};
+    use super::{FileConfig, gateway_config, hub_config};
     use crate::cli::{Cli, Command};
 
     /// Resolves `gatehouse gateway <flags>` over the TOML `file`.
@@ -369,6 +392,39 @@ mod tests {
                 format!("usage_interval_seconds must be 1 to 3600, not {seconds}")
             );
         }
+    }
+
+    #[test]
+    fn usage_retention_and_rollup_come_from_flags_or_the_file_and_are_bounded() {
+        let check = |flags: &[&str], file: &str| {
+            let cli = Cli::try_parse_from(["gatehouse", "hub"].iter().chain(flags)).expect("the flags parse");
+            let Command::Hub(args) = cli.command else {
+                unreachable!()
+            };
+            let file: FileConfig = toml::from_str(file).expect("the file parses");
+            hub_config(&args, &file, false).map(|config| {
+                (
+                    config.usage_retention.as_secs() / 3600,
+                    config.usage_rollup_after.as_secs() / 3600,
+                )
+            })
+        };
+        assert_eq!(check(&[], ""), Ok((30 * 24, 48)));
+        assert_eq!(
+            check(&["--usage-retention-days", "7", "--usage-rollup-after-hours", "6"], ""),
+            Ok((7 * 24, 6))
+        );
+        let file = "[hub]\nusage_retention_days = 90\nusage_rollup_after_hours = 24\n";
+        assert_eq!(check(&[], file), Ok((90 * 24, 24)));
+        assert_eq!(
+            check(&["--usage-retention-days", "2"], file),
+            Ok((2 * 24, 24)),
+            "a flag wins"
+        );
+        assert_eq!(
+            check(&["--usage-retention-days", "0"], ""),
+            Err("usage_retention_days must be 1 to 36500, not 0".into())
+        );
     }
 
     #[test]

@@ -204,13 +204,16 @@ async fn run_roles(
                 .map_err(anyhow::Error::from)
         });
     }
-    if let Some(config) = gateway_config {
+    if let Some(mut config) = gateway_config {
+        // `up`: the gateway in the hub's process counts usage for the hub's analytics.
+        config.telemetry.usage_summaries |= local_store.is_some();
         tracing::info!(?config, "starting the gateway");
-        let started = gateway::start::start(config).await?;
+        let mut started = gateway::start::start(config).await?;
         if let Some(store) = local_store.take() {
             // `up`: the gateway follows the hub in this process, no stream or token needed.
             let runtime = started.runtime.clone();
             let apply = move |snapshot| runtime.apply(snapshot).map(|_| ()).map_err(|error| error.to_string());
+            started.report_usage_to(hub::distribution::local::UsageToStore::new(store.clone()));
             tokio::spawn(hub::distribution::local::follow(store, revisions.clone(), apply));
         }
         println!("gateway         http://{}", started.proxy_address);

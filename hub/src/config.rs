@@ -3,6 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::domain::usage::UsageSettings;
 
 /// Everything the hub role needs to start.
 #[derive(Clone)]
@@ -20,6 +23,10 @@ pub struct HubConfig {
     /// Publish after every successful change (the default of `up`); otherwise changes wait for
     /// an explicit publish.
     pub auto_publish: bool,
+    /// How long the gateways' usage summaries are kept.
+    pub usage_retention: Duration,
+    /// How long usage is kept by the minute; older minutes are merged into hours.
+    pub usage_rollup_after: Duration,
 }
 
 /// Default admin API address.
@@ -36,6 +43,8 @@ impl Default for HubConfig {
             admin_password: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             auto_publish: false,
+            usage_retention: UsageSettings::default().retention,
+            usage_rollup_after: UsageSettings::default().rollup_after,
         }
     }
 }
@@ -46,6 +55,14 @@ impl HubConfig {
         self.database_url
             .clone()
             .unwrap_or_else(|| crate::store::Store::sqlite_url_in(&self.data_dir))
+    }
+
+    /// What `domain::usage::maintain` keeps.
+    pub fn usage_settings(&self) -> UsageSettings {
+        UsageSettings {
+            rollup_after: self.usage_rollup_after,
+            retention: self.usage_retention,
+        }
     }
 }
 
@@ -62,6 +79,8 @@ impl std::fmt::Debug for HubConfig {
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("auto_publish", &self.auto_publish)
+            .field("usage_retention", &self.usage_retention)
+            .field("usage_rollup_after", &self.usage_rollup_after)
             .finish()
     }
 }

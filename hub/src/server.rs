@@ -1,6 +1,8 @@
-//! Starting the hub: open and migrate the store, make sure an admin exists, serve the API.
+//! Starting the hub: open and migrate the store, make sure an admin exists, serve the API, and
+//! keep the usage summaries rolled up and within their retention.
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -54,7 +56,11 @@ pub async fn bind(config: &HubConfig) -> Result<TcpListener, StartError> {
         })
 }
 
-/// Serves the admin API until `shutdown` completes; requests in flight finish first.
+/// How often the usage summaries are rolled up and trimmed (`domain::usage::maintain`).
+pub const USAGE_MAINTENANCE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Serves the admin API until `shutdown` completes; requests in flight finish first. Meanwhile,
+/// every [`USAGE_MAINTENANCE_INTERVAL`] (the first at once), rolls up and trims the usage kept.
 pub async fn serve(
     listener: TcpListener,
     store: Store,
@@ -64,6 +70,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Revisions published by other replicas reach this one's gateways through the store.
     let watcher = revisions.watch_store(store.clone());
+    let maintenance = tokio::spawn(maintain_usage(store.clone(), config.usage_settings()));
     let state = AppState {
         store,
         max_body_bytes: config.max_body_bytes,
@@ -77,5 +84,18 @@ pub async fn serve(
     };
     let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
     watcher.abort();
+    maintenance.abort();
     served
+}
+
+async fn maintain_usage(store: Store, settings: crate::domain::usage::UsageSettings) {
+    let mut every = tokio::time::interval(USAGE_MAINTENANCE_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match crate::domain::usage::maintain(&store, chrono::Utc::now(), &settings).await {
+            Ok(done) => tracing::debug!(?done, "usage summaries maintained"),
+            Err(error) => tracing::warn!(%error, "could not roll up or trim the usage summaries"),
+        }
+    }
 }

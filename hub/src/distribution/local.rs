@@ -1,13 +1,14 @@
 //! The gateway in the hub's own process (`gatehouse up`): it follows the revision feed
 //! directly, with no stream and no token, and reports its status like any other gateway, as
-//! the gateway `local`.
+//! the gateway `local`; its usage goes straight into the store ([`UsageToStore`]).
 
 use chrono::Utc;
 use gateway::snapshot::Snapshot;
+use gateway::source::hub::{Undelivered, UsageReport, UsageSink};
 
 use super::RevisionFeed;
 use crate::domain::fleet::{self, ApplyFailure, StatusReport};
-use crate::domain::{objects, publish};
+use crate::domain::{objects, publish, usage};
 use crate::error::HubError;
 use crate::identity::Actor;
 use crate::model::Gateway;
@@ -68,6 +69,47 @@ pub async fn follow(store: Store, feed: RevisionFeed, apply: impl Fn(Snapshot) -
         tokio::select! {
             () = &mut closed => return,
             changed = latest.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// Where the in-process gateway's usage reports go: [`usage::ingest`], as the gateway `local`.
+/// `gateway::start::Started::report_usage_to` takes it.
+#[derive(Clone)]
+pub struct UsageToStore {
+    store: Store,
+}
+
+impl UsageToStore {
+    pub fn new(store: Store) -> UsageToStore {
+        UsageToStore { store }
+    }
+}
+
+impl UsageSink for UsageToStore {
+    async fn deliver(&self, report: &UsageReport) -> Result<(), Undelivered> {
+        let report = usage::UsageReport {
+            instance: report.instance.clone(),
+            summaries: report
+                .summaries
+                .iter()
+                .map(|summary| usage::UsageSummary {
+                    minute: summary.minute,
+                    api: summary.api.clone(),
+                    version: summary.version.clone(),
+                    user: summary.user.clone(),
+                    application: summary.application.clone(),
+                    key: summary.key.clone(),
+                    status_class: summary.status_class.to_owned(),
+                    requests: summary.requests,
+                    latency_ms_buckets: summary.latency_ms_buckets.to_vec(),
+                })
+                .collect(),
+        };
+        match usage::ingest(&self.store, LOCAL_GATEWAY, report, Utc::now()).await {
+            Ok(()) => Ok(()),
+            Err(error @ HubError::Invalid(_)) => Err(Undelivered::Refused(error.to_string())),
+            Err(error) => Err(Undelivered::Later(error.to_string())),
         }
     }
 }

@@ -11,3 +11,4 @@ pub mod objects;
 pub mod publish;
 pub mod revisions;
 pub mod sign_in;
+pub mod usage;

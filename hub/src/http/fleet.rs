@@ -146,7 +146,8 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn bearer(headers: &HeaderMap) -> Result<&str, HubError> {
+/// The gateway token of a request, from `Authorization: Bearer`.
+pub(super) fn bearer(headers: &HeaderMap) -> Result<&str, HubError> {
     let missing = || HubError::Unauthenticated {
         detail: "send the gateway token as `Authorization: Bearer <token>`".into(),
     };

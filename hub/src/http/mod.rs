@@ -16,6 +16,7 @@ mod password_links;
 pub mod problem;
 mod resources;
 mod revisions;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -55,7 +56,8 @@ pub fn app(state: AppState) -> Router {
         .merge(password_links::router())
         .merge(audit::router())
         .merge(revisions::router())
-        .merge(fleet::router());
+        .merge(fleet::router())
+        .merge(usage::router());
     let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", admin_api)
         .merge(health::router())

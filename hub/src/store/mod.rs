@@ -9,6 +9,7 @@ mod revisions;
 pub mod scratch;
 mod sessions;
 mod sign_in;
+mod usage;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -21,6 +22,7 @@ pub use audit::{AuditFilter, NewAuditEntry};
 pub use fleet::StatusRow;
 pub use objects::{ClaimRow, ObjectRow, ReferenceRow};
 pub use sign_in::PasswordLinkRow;
+pub use usage::{UsageColumn, UsageFilter, UsageRow};
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");

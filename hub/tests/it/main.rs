@@ -11,4 +11,5 @@ mod publishing;
 mod references;
 mod requests;
 mod service;
+mod usage;
 mod validation;
