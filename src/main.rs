@@ -188,6 +188,7 @@ async fn run_roles(
         let address = listener.local_addr()?;
         println!("hub admin API   http://{address}/api/v1");
         println!("API reference   http://{address}/api/v1/reference");
+        println!("dashboard       http://{address}/dashboard");
         println!("data directory  {}", config.data_dir.display());
         if demo {
             let (listener, upstream) = hub::demo::upstream::bind().await?;

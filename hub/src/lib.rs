@@ -1,5 +1,5 @@
 //! The control plane: the domain model, its store (Postgres or embedded SQLite), identity, and
-//! the admin REST API.
+//! the admin REST API and the admin dashboard.
 //!
 //! Layers point one way: `http` (handlers: parse, call the domain, render) → `domain`
 //! (operations over plain types) → `store` (SQL) and `model` (types and their validation).
@@ -7,6 +7,7 @@
 
 pub mod compiler;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod distribution;
 pub mod domain;
@@ -17,6 +18,7 @@ pub mod model;
 pub mod server;
 pub mod store;
 pub mod validate;
+pub mod web;
 
 pub use config::HubConfig;
 pub use error::HubError;

@@ -55,16 +55,7 @@ impl PortalConfig {
     }
 }
 
-/// When the session cookie is marked `Secure`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SecureCookies {
-    /// When the request came over TLS: the public URL is `https://`, or a proxy in front said
-    /// `X-Forwarded-Proto: https`.
-    Auto,
-    Always,
-    Never,
-}
+pub use hub::web::cookies::SecureCookies;
 
 /// An OpenID Connect provider.
 #[derive(Clone, serde::Deserialize)]

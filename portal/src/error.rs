@@ -72,19 +72,26 @@ impl PortalError {
     }
 }
 
+impl PortalError {
+    /// What a person may be told: an internal error's details go to the log, not to them.
+    pub fn public_message(&self) -> String {
+        match self {
+            PortalError::Internal(detail) => {
+                tracing::error!(%detail, "portal request failed");
+                "something went wrong on our side; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         if matches!(self, PortalError::SignInRequired) {
             return Redirect::to("/sign-in").into_response();
         }
-        if let PortalError::Internal(detail) = &self {
-            tracing::error!(%detail, "portal request failed");
-        }
         let status = self.status();
-        let message = match &self {
-            PortalError::Internal(_) => "something went wrong on our side; it has been logged".to_owned(),
-            other => other.to_string(),
-        };
+        let message = self.public_message();
         (status, pages::error_page(status, &message)).into_response()
     }
 }

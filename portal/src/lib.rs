@@ -6,14 +6,12 @@
 pub mod applications;
 pub mod catalog;
 pub mod config;
-mod cookies;
 pub mod csrf;
 mod error;
 pub mod oidc;
 pub mod openapi;
 mod pages;
 pub mod session;
-pub mod session_store;
 pub mod try_it;
 pub mod usage;
 
@@ -69,13 +67,13 @@ impl PortalState {
 
 /// Builds the portal's HTTP application; `main` and the tests share it.
 pub fn app(state: PortalState) -> Router {
-    let sessions = SessionManagerLayer::new(session_store::HubSessionStore::new(state.store.clone()))
+    let sessions = SessionManagerLayer::new(hub::web::session_store::HubSessionStore::new(state.store.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         // Lax, not Strict: the OpenID Connect callback is a cross-site top-level GET that must
         // carry the session holding the state, nonce and PKCE verifier.
         .with_same_site(SameSite::Lax)
-        // Secure is decided per request (`cookies::secure_when_https`).
+        // Secure is decided per request (`hub::web::cookies::secure_when_https`).
         .with_secure(false)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)))
@@ -120,10 +118,10 @@ pub fn app(state: PortalState) -> Router {
         .with_state(state)
         .layer(sessions)
         .layer(axum::middleware::from_fn(move |request, next| {
-            cookies::secure_when_https(secure, https_public_url, request, next)
+            hub::web::cookies::secure_when_https(secure, https_public_url, request, next)
         }))
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(axum::middleware::from_fn(hub::web::security_headers))
 }
 
 /// Binds the portal's address.
@@ -137,7 +135,7 @@ pub async fn serve(
     state: PortalState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = session_store::HubSessionStore::new(state.store.clone());
+    let sweeper = hub::web::session_store::HubSessionStore::new(state.store.clone());
     let sweep = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(600));
         loop {

@@ -269,7 +269,7 @@ pub async fn handle(
                 "type": "about:blank",
                 "title": status.canonical_reason().unwrap_or("error"),
                 "status": status.as_u16(),
-                "detail": error.to_string(),
+                "detail": error.public_message(),
             });
             (
                 status,

@@ -74,15 +74,18 @@ pub async fn authenticate_token(store: &Store, token: &str) -> Result<Actor, Hub
 }
 
 /// The actor behind a user name and password. Developers authenticate but hold no admin role,
-/// so the role check refuses them; disabled users do not authenticate.
+/// so the role check refuses them; disabled users do not authenticate. Failures count towards
+/// the same lock-out as the portal's and the dashboard's sign-in, so HTTP Basic is no way around it.
 pub async fn authenticate_password(store: &Store, name: &str, given: &str) -> Result<Actor, HubError> {
-    match super::sign_in::verify_password(store, name, given).await? {
-        Some(user) => Ok(Actor {
+    use super::sign_in::{SignInError, with_password};
+    match with_password(store, name, given).await {
+        Ok(user) => Ok(Actor {
             name: user.name,
             role: user.role,
         }),
-        None => Err(HubError::Unauthenticated {
-            detail: "the user name or password is wrong".into(),
+        Err(SignInError::Hub(error)) => Err(error),
+        Err(error) => Err(HubError::Unauthenticated {
+            detail: error.to_string(),
         }),
     }
 }

@@ -1,6 +1,7 @@
 //! Domain operations: what the admin API, the dashboard, the portal and the manifest commands
 //! all call. Each takes the store and plain model types, and knows nothing of HTTP or SQL.
 
+pub mod access_views;
 pub mod admin_tokens;
 pub mod api_keys;
 pub mod audit;

@@ -214,3 +214,42 @@ pub async fn latest_document(store: &Store) -> Result<Option<(i64, String)>, Hub
     tx.commit().await?;
     Ok(document.map(|document| (latest.number, document)))
 }
+
+/// What publishing now would change, against the latest revision.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub latest: Option<Revision>,
+    /// The changes, or why the current state cannot be published (each problem with its field).
+    pub changes: Result<Vec<crate::compiler::diff::Change>, Vec<crate::validate::FieldError>>,
+}
+
+/// The unpublished changes: the diff from the latest revision to what a publish would produce
+/// (everything, before the first publish).
+pub async fn pending(store: &Store) -> Result<Pending, HubError> {
+    let latest = latest(store).await?;
+    let (revision, before) = match latest {
+        Some((revision, snapshot)) => (Some(revision), snapshot),
+        None => (
+            None,
+            Snapshot {
+                format: gateway::snapshot::SNAPSHOT_FORMAT,
+                revision: 0,
+                content_hash: String::new(),
+                apis: Vec::new(),
+                plans: Vec::new(),
+                consumers: Vec::new(),
+                jwt_issuers: Vec::new(),
+                access_rules: Vec::new(),
+            },
+        ),
+    };
+    let changes = match preview(store).await {
+        Ok(after) => Ok(crate::compiler::diff::diff(&before, &after)),
+        Err(HubError::Invalid(problems)) => Err(problems),
+        Err(error) => return Err(error),
+    };
+    Ok(Pending {
+        latest: revision,
+        changes,
+    })
+}

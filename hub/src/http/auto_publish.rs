@@ -4,7 +4,7 @@
 //! published (the change itself stands, as a draft, either way).
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -21,10 +21,15 @@ pub async fn auto_publish(State(state): State<AppState>, request: Request, next:
     let writes = matches!(*request.method(), Method::POST | Method::PUT | Method::DELETE);
     let path = request.uri().path();
     let publishes_itself = path.starts_with("/api/v1/revisions") || path.starts_with("/api/v1/gateway/");
-    let applies = state.auto_publish && writes && path.starts_with("/api/v1/") && !publishes_itself;
+    // The dashboard's changes too: its forms answer a success with 303 to the changed page.
+    let dashboard = path.starts_with("/dashboard/")
+        && !path.starts_with("/dashboard/revisions")
+        && !path.starts_with("/dashboard/sign-");
+    let applies = state.auto_publish && writes && (path.starts_with("/api/v1/") || dashboard) && !publishes_itself;
     let summary = format!("{} {}", request.method(), path);
     let mut response = next.run(request).await;
-    if !applies || !response.status().is_success() {
+    let succeeded = response.status().is_success() || (dashboard && response.status() == StatusCode::SEE_OTHER);
+    if !applies || !succeeded {
         return response;
     }
     let actor = Actor {

@@ -1,5 +1,5 @@
-//! The admin REST API under `/api/v1`, its OpenAPI document and reference page, and the health
-//! probes. Handlers are thin: extract, call one domain function, render.
+//! The admin REST API under `/api/v1`, its OpenAPI document and reference page, the health
+//! probes, and the dashboard (`crate::dashboard`) beside them. Handlers are thin: extract, call one domain function, render.
 
 mod admin_tokens;
 mod api_keys;
@@ -72,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/reference", get(openapi::reference_page))
         .merge(assets())
+        .merge(crate::dashboard::router(state.clone()))
         .fallback(|| async { ApiError::rejected(StatusCode::NOT_FOUND, None, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::rejected(

@@ -121,6 +121,29 @@ async fn users_authenticate_with_their_password(app: TestApp) {
         .await;
     developer.assert_problem(StatusCode::FORBIDDEN);
 
+    // Basic shares the sign-in lock-out: after five wrong guesses, even the right password waits.
+    app.create(
+        "/api/v1/users",
+        json!({ "name": "guessed", "role": "admin", "password": password }),
+    )
+    .await;
+    for _ in 0..5 {
+        app.send(
+            "GET",
+            "/api/v1/apis",
+            Some(&basic("guessed", "a wrong guess, again")),
+            None,
+            None,
+        )
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
+    }
+    let locked = app
+        .send("GET", "/api/v1/apis", Some(&basic("guessed", password)), None, None)
+        .await;
+    let details = locked.assert_problem(StatusCode::UNAUTHORIZED);
+    assert!(locked.text.contains("try again in"), "{details:?} {}", locked.text);
+
     // Another enabled admin, so that root is not the last one and may be disabled.
     app.create("/api/v1/users", json!({ "name": "ops", "role": "admin" }))
         .await;

@@ -6,6 +6,7 @@ mod support;
 mod audit;
 mod auth;
 mod crud;
+mod dashboard;
 mod listing;
 mod publishing;
 mod references;

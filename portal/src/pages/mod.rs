@@ -7,11 +7,11 @@ pub mod sign_in;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
+
+use hub::web::asset;
 
 use crate::PortalState;
 
@@ -39,15 +39,9 @@ impl Nav {
     }
 }
 
-/// Renders a template as an HTML response; a template that fails to render is a bug, logged.
+/// Renders a template as an HTML response.
 pub fn render<T: Template>(template: &T) -> Response {
-    match template.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "a portal template failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
-        }
-    }
+    hub::web::render(template)
 }
 
 #[derive(Template)]
@@ -75,25 +69,12 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     })
 }
 
-fn asset(bytes: &'static [u8], content_type: &'static str) -> Response {
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
-    response
-}
-
-/// Files from `static/portal`, embedded in the binary so nothing loads from outside.
+/// The shared stylesheet and files from `static/portal`, embedded in the binary so nothing loads from outside.
 pub fn assets() -> Router<PortalState> {
     Router::new()
         .route(
-            "/static/portal/portal.css",
-            get(|| async {
-                asset(
-                    include_bytes!("../../../static/portal/portal.css"),
-                    "text/css; charset=utf-8",
-                )
-            }),
+            hub::web::STYLESHEET_PATH,
+            get(|| async { asset(hub::web::STYLESHEET, "text/css; charset=utf-8") }),
         )
         .route(
             "/static/portal/try-it.js",
@@ -104,26 +85,4 @@ pub fn assets() -> Router<PortalState> {
                 )
             }),
         )
-}
-
-/// Headers for every response: no framing by other sites, no sniffing, no referrer leaking
-/// paths, and a content security policy that allows only the portal's own files (the script
-/// calls only the portal, which alone talks to the gateway).
-pub async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
-             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ),
-    );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }

@@ -173,7 +173,7 @@ pub async fn sign_up(
                 name: form.name,
                 display_name: form.display_name,
                 email: form.email,
-                error: Some(error.to_string()),
+                error: Some(error.public_message()),
             };
             Ok((status, render(&page)).into_response())
         }

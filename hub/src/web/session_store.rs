@@ -1,8 +1,9 @@
 //! The session store: tower-sessions records kept in the hub's database (`portal_sessions`),
-//! so that every portal replica serves every signed-in user.
+//! so that every portal and hub replica serves every signed-in user (the dashboard's sessions
+//! share the table, under another cookie and another session key).
 
+use crate::store::{Store, StoreError};
 use async_trait::async_trait;
-use hub::store::{Store, StoreError};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -17,7 +18,7 @@ impl HubSessionStore {
         HubSessionStore { store }
     }
 
-    /// Deletes expired sessions; the portal calls it now and then.
+    /// Deletes expired sessions; the portal and the hub call it now and then.
     pub async fn delete_expired(&self) -> Result<u64, StoreError> {
         let mut tx = self.store.begin().await?;
         let deleted = tx.delete_expired_sessions(now()).await?;

@@ -8,7 +8,16 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::config::SecureCookies;
+/// When the session cookie is marked `Secure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecureCookies {
+    /// When the request came over TLS: the public URL is `https://`, or a proxy in front said
+    /// `X-Forwarded-Proto: https`.
+    Auto,
+    Always,
+    Never,
+}
 
 /// Whether the client reached us over TLS: a proxy in front says so in `X-Forwarded-Proto` (or
 /// `Forwarded: proto=https`). Believing a client that lies only withholds its own cookie from
@@ -26,6 +35,7 @@ pub fn came_over_https(headers: &HeaderMap) -> bool {
     forwarded_proto || forwarded
 }
 
+/// Marks the response's cookies `Secure` when `mode` says the request deserves it.
 pub async fn secure_when_https(mode: SecureCookies, https_public_url: bool, request: Request, next: Next) -> Response {
     let secure = match mode {
         SecureCookies::Always => true,
