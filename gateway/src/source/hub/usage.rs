@@ -9,7 +9,7 @@
 //!
 //! The body: `{instance, summaries: [{minute, api, version, user, application, key, status_class,
 //! requests, latency_ms_buckets}]}`, documented field by field on [`UsageReport`] and
-//! [`UsageSummary`], and in `docs/CONTROL_LOOP.md`.
+//! [`UsageSummary`], and in `docs/GATEWAY.md` (Usage summaries).
 
 use std::collections::BTreeMap;
 use std::future::Future;
