@@ -111,6 +111,8 @@ struct ApiPage {
     /// (whose, "n of m left…") pairs; empty when the gateway is not asked.
     usage: Vec<(String, String)>,
     usage_error: Option<String>,
+    /// "1,204 calls in the last 24 hours, 3 refused or failed", from the hub's usage summaries.
+    calls: Option<String>,
     granted: bool,
     versions: Vec<(String, &'static str, bool)>,
     version: Option<String>,
@@ -211,10 +213,12 @@ pub async fn api_page(
             }
         }
     }
+    let calls = recent_calls(&state.store, &entry.api.name, &user.name).await?;
     Ok(render(&ApiPage {
         nav: Nav::of(&signed_in, "apis"),
         usage,
         usage_error,
+        calls,
         name: entry.api.name.clone(),
         description: entry.api.description.clone(),
         tags: entry.api.tags.clone(),
@@ -244,4 +248,30 @@ fn explain(denial: Denial) -> &'static str {
         Denial::MethodNotGranted => "your groups may not use this method here",
         Denial::OperationNotGranted => "your groups are not granted this operation",
     }
+}
+
+/// The user's calls of the API over the last 24 hours, from the usage summaries the gateways
+/// send the hub (what the dashboard's analytics read too); `None` when there were none.
+async fn recent_calls(store: &hub::Store, api: &str, user: &str) -> Result<Option<String>, PortalError> {
+    use hub::domain::usage::{self, UsageQuery};
+    let until = chrono::Utc::now();
+    let query = UsageQuery {
+        api: Some(api.to_owned()),
+        user: Some(user.to_owned()),
+        application: None,
+        since: until - chrono::Duration::hours(24),
+        until,
+        step_seconds: 86_400,
+    };
+    let points = usage::series(store, &query).await?;
+    let requests: u64 = points.iter().map(|point| point.requests).sum();
+    let errors: u64 = points.iter().map(|point| point.errors).sum();
+    Ok((requests > 0).then(|| {
+        format!(
+            "{} call{} in the last 24 hours, {} refused or failed",
+            catalog::thousands(requests),
+            if requests == 1 { "" } else { "s" },
+            catalog::thousands(errors)
+        )
+    }))
 }

@@ -60,7 +60,52 @@ async fn the_api_page_marks_operations_the_policy_does_not_allow(scratch: Scratc
 }
 
 on_both_stores!(
+    the_api_page_counts_the_users_calls_from_the_usage_summaries,
     each_user_sees_exactly_their_apis,
     search_filters_by_name_tag_and_description,
     the_api_page_marks_operations_the_policy_does_not_allow,
 );
+
+async fn the_api_page_counts_the_users_calls_from_the_usage_summaries(scratch: ScratchStore) {
+    use hub::domain::usage::{UsageReport, UsageSummary, ingest};
+    let portal = Portal::start(scratch).await;
+    let sam = portal.signed_in("sam").await;
+    let (_, before) = sam.page("/apis/petstore").await;
+    assert!(!before.contains("your-calls"), "no calls yet, so no line");
+    let now = chrono::Utc::now();
+    let minute = chrono::DurationRound::duration_trunc(now, chrono::Duration::minutes(1)).unwrap();
+    let summary = |user: &str, api: &str, status_class: &str, requests: u64| UsageSummary {
+        minute,
+        api: api.into(),
+        version: Some("v1".into()),
+        user: Some(user.into()),
+        application: None,
+        key: None,
+        status_class: status_class.into(),
+        requests,
+        latency_ms_buckets: {
+            let mut buckets = vec![0; 14];
+            buckets[2] = requests;
+            buckets
+        },
+    };
+    let report = UsageReport {
+        instance: "test-1".into(),
+        summaries: vec![
+            summary("sam", "petstore", "2xx", 1200),
+            summary("sam", "petstore", "4xx", 4),
+            summary("ada", "petstore", "2xx", 99),
+            summary("sam", "orders", "2xx", 7),
+        ],
+    };
+    ingest(portal.store(), "edge", report, now).await.unwrap();
+    let (_, after) = sam.page("/apis/petstore").await;
+    let line = after
+        .split(r#"id="your-calls">"#)
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert_eq!(line, "1,204 calls in the last 24 hours, 4 refused or failed");
+}
