@@ -15,12 +15,11 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
+import { CHROMIUM, CHROMIUM_ARGS, adminToken, freePort, waitFor } from './support.mjs';
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BINARY = process.env.GATEHOUSE_BIN ?? join(ROOT, 'target/debug/gatehouse');
 const SHOTS = join(ROOT, 'target/browser');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ADMIN_PASSWORD = 'admin password for tests';
 const PASSWORD = 'correct horse battery staple';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -37,16 +36,6 @@ let upstream; let gatehouse; let browser; let dataDir;
 let hub; let gateway; let token; let key;
 const offLoopback = [];
 
-function freePort() {
-  return new Promise((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
-
 async function rest(method, path, body) {
   const response = await fetch(`${hub}/api/v1${path}`, {
     method,
@@ -56,16 +45,6 @@ async function rest(method, path, body) {
   const text = await response.text();
   assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : null;
-}
-
-async function waitFor(url) {
-  for (let attempt = 0; attempt < 150; attempt += 1) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch { /* not up yet */ }
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  throw new Error(`${url} did not come up`);
 }
 
 before(async () => {
@@ -87,13 +66,7 @@ before(async () => {
     '--usage-interval-seconds', '1'],
   { env: { ...process.env, GATEHOUSE_ADMIN_PASSWORD: ADMIN_PASSWORD, GATEHOUSE_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
   await waitFor(`${hub}/healthz`);
-  const basic = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
-  const issued = await fetch(`${hub}/api/v1/admin-tokens`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'browser-test', role: 'admin' }),
-  });
-  token = (await issued.json()).secret;
+  token = await adminToken(hub, ADMIN_PASSWORD);
   // What the test does not click through: a second API the policy does not grant, and a viewer.
   await rest('POST', '/apis', { name: 'payroll', route: { path_prefix: '/payroll' },
     upstream: { targets: [{ url: `http://127.0.0.1:${upstream.address().port}` }] } });
@@ -271,6 +244,11 @@ test('a burst of calls shows in the API chart and the consumer chart with the co
     assert.deepEqual(totals, [base[0] + allowed + refused, base[1] + refused], `${query}: the chart's bars add up to the burst`);
     assert.equal(await page.locator('#total-requests').innerText(), String(totals[0]));
   }
+  // The key's and the application's last use come from the same summaries.
+  await page.goto(`${hub}/dashboard/keys`);
+  assert.match(await page.locator('section.panel h2').first().innerText(), /sam-tool[\s\S]*last call \d{4}-/);
+  assert.match(await page.locator('td.last-used').first().innerText(), /^\d{4}-\d{2}-\d{2} /);
+  await shot(page, 'keys');
   await page.goto(`${hub}/dashboard/analytics?api=petstore`);
   await shot(page, 'analytics-api');
   await page.goto(`${hub}/dashboard/analytics?user=sam`);

@@ -13,14 +13,13 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
+import { CHROMIUM, CHROMIUM_ARGS, adminToken, freePort, waitFor } from './support.mjs';
+
 import { startProvider } from './oidc-provider.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BINARY = process.env.GATEHOUSE_BIN ?? join(ROOT, 'target/debug/gatehouse');
 const SHOTS = join(ROOT, 'target/browser');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'correct horse battery staple';
 const ADMIN_PASSWORD = 'admin password for tests';
 
@@ -51,16 +50,6 @@ let upstream; let provider; let gatehouse; let browser; let dataDir;
 let portal; let hub; let token;
 const offLoopback = [];
 
-function freePort() {
-  return new Promise((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
-
 async function admin(method, path, body) {
   const response = await fetch(`${hub}/api/v1${path}`, {
     method,
@@ -70,16 +59,6 @@ async function admin(method, path, body) {
   const text = await response.text();
   assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : null;
-}
-
-async function waitFor(url) {
-  for (let attempt = 0; attempt < 150; attempt += 1) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch { /* not up yet */ }
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  throw new Error(`${url} did not come up`);
 }
 
 before(async () => {
@@ -121,13 +100,7 @@ groups_claim = "groups"
   { env: { ...process.env, GATEHOUSE_ADMIN_PASSWORD: ADMIN_PASSWORD, GATEHOUSE_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
   await waitFor(`${portal}/healthz`);
 
-  const basic = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
-  const issued = await fetch(`${hub}/api/v1/admin-tokens`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'browser-test', role: 'admin' }),
-  });
-  token = (await issued.json()).secret;
+  token = await adminToken(hub, ADMIN_PASSWORD);
   for (const group of ['support', 'staff']) await admin('POST', '/groups', { name: group });
   const api = (name, prefix, description, tags) => ({ name, description, tags, route: { path_prefix: prefix, strip_prefix: true },
     upstream: { targets: [{ url: upstreamUrl }] } });

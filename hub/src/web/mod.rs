@@ -36,6 +36,18 @@ pub fn render<T: Template>(template: &T) -> Response {
     }
 }
 
+/// An error page's title for its status.
+pub fn status_title(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::BAD_REQUEST => "Cannot do that",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        StatusCode::UNAUTHORIZED => "Sign-in refused",
+        _ => "Something went wrong",
+    }
+}
+
 /// Headers for every page: no framing by other sites, no sniffing, no referrer leaking paths,
 /// and a content security policy that allows only the server's own files.
 pub async fn security_headers(request: Request, next: Next) -> Response {

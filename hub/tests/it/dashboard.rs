@@ -19,7 +19,8 @@ on_both_stores!(
     a_viewer_sees_every_page_without_buttons_and_cannot_change_anything,
     a_post_without_the_csrf_token_is_refused,
     forms_refuse_bad_input_next_to_the_field_and_keep_it,
-    an_admin_builds_a_policy_publishes_and_the_views_show_it
+    an_admin_builds_a_policy_publishes_and_the_views_show_it,
+    analytics_charts_add_up_to_the_usage_the_gateways_reported
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -544,4 +545,72 @@ async fn seed(app: &TestApp) {
         serde_json::json!({"name": "gold", "rate_limit": {"requests": 10, "window_seconds": 60}}),
     )
     .await;
+}
+
+async fn analytics_charts_add_up_to_the_usage_the_gateways_reported(app: TestApp) {
+    use hub::domain::usage::{UsageReport, UsageSummary, ingest};
+    seed(&app).await;
+    let now = chrono::Utc::now();
+    let minute = chrono::DurationRound::duration_trunc(now, chrono::Duration::minutes(1)).unwrap();
+    let summary = |minutes_ago: i64, user: &str, status_class: &str, requests: u64| UsageSummary {
+        minute: minute - chrono::Duration::minutes(minutes_ago),
+        api: "pets".into(),
+        version: None,
+        user: Some(user.into()),
+        application: Some(format!("{user}/tool")),
+        key: Some(format!("key_{user}")),
+        status_class: status_class.into(),
+        requests,
+        latency_ms_buckets: {
+            let mut buckets = vec![0; 14];
+            buckets[3] = requests;
+            buckets
+        },
+    };
+    let report = UsageReport {
+        instance: "edge-1".into(),
+        summaries: vec![
+            summary(0, "sam", "2xx", 30),
+            summary(5, "sam", "4xx", 7),
+            summary(5, "ann", "5xx", 2),
+            // Outside the last hour: in the 24-hour view only.
+            summary(90, "sam", "2xx", 100),
+        ],
+    };
+    ingest(&app.store, "edge", report, now).await.unwrap();
+    let mut admin = Browser::signed_in(&app, "root", Role::Admin).await;
+    let totals = |html: &str| {
+        let chart = html
+            .split(r#"id="requests-chart""#)
+            .nth(1)
+            .unwrap()
+            .split("</svg>")
+            .next()
+            .unwrap();
+        let sum = |attribute: &str| -> u64 {
+            chart
+                .split(&format!(r#"{attribute}=""#))
+                .skip(1)
+                .map(|rest| rest.split('"').next().unwrap().parse::<u64>().unwrap())
+                .sum()
+        };
+        (sum("data-requests"), sum("data-errors"))
+    };
+    for (query, expected) in [
+        ("api=pets", (39, 9)),
+        ("user=sam", (37, 7)),
+        ("user=ann", (2, 2)),
+        ("application=sam/tool", (37, 7)),
+        ("api=pets&range=24h", (139, 9)),
+        ("api=other", (0, 0)),
+    ] {
+        let page = admin.get(&format!("/dashboard/analytics?{query}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{query}");
+        assert_eq!(totals(&page.text), expected, "{query}");
+    }
+    let overview = admin.get("/dashboard").await.text;
+    assert!(
+        overview.contains("<strong>39</strong> requests"),
+        "the overview's last hour"
+    );
 }

@@ -186,7 +186,11 @@ pub async fn page(
         applications: objects::all::<Application>(store)
             .await?
             .into_iter()
-            .map(|application| (application.id, application.name))
+            // Usage names an application by `owner/name`, as the snapshot does.
+            .map(|application| {
+                let key = format!("{}/{}", application.owner, application.name);
+                (key.clone(), key)
+            })
             .collect(),
         requests: points.iter().map(|point| point.requests).sum(),
         errors: points.iter().map(|point| point.errors).sum(),

@@ -45,7 +45,10 @@ pub async fn list(signed_in: SignedIn, State(state): State<AppState>) -> Result<
         .await?
         .into_iter()
         .map(|application| Row {
-            last_used: by_application.get(&application.id).copied(),
+            // Usage names an application by `owner/name`, as the snapshot does.
+            last_used: by_application
+                .get(&format!("{}/{}", application.owner, application.name))
+                .copied(),
             keys: keys
                 .remove(&application.id)
                 .unwrap_or_default()

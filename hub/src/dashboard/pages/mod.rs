@@ -145,13 +145,7 @@ struct ErrorPage<'a> {
 
 /// The page for an error: its status's reason as the title, the message under it.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let title = match status {
-        StatusCode::NOT_FOUND => "Not found",
-        StatusCode::FORBIDDEN => "Not allowed",
-        StatusCode::BAD_REQUEST => "Cannot do that",
-        StatusCode::UNAUTHORIZED => "Sign-in refused",
-        _ => "Something went wrong",
-    };
+    let title = crate::web::status_title(status);
     render(&ErrorPage {
         nav: None,
         title,
