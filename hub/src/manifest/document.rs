@@ -1,0 +1,181 @@
+//! The manifest format. Every document is `kind`, `name` and `spec`; a file holds one or many
+//! documents (`---` between them), in any directory layout. The specs are the hub's model types
+//! without their name, so the format cannot drift from what the REST API takes.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::model::{ApiGrant, Quota, RateLimit, Route, Selector, Upstream, VersionStatus};
+
+/// What a document describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+pub enum Kind {
+    /// An API with its versions.
+    Api,
+    /// An API whose upstream is outside the platform; otherwise the same as `Api`.
+    ExternalApi,
+    Group,
+    Plan,
+    AccessPolicy,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Api,
+        Kind::ExternalApi,
+        Kind::Group,
+        Kind::Plan,
+        Kind::AccessPolicy,
+    ];
+
+    /// The word written in `kind:`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Api => "Api",
+            Kind::ExternalApi => "ExternalApi",
+            Kind::Group => "Group",
+            Kind::Plan => "Plan",
+            Kind::AccessPolicy => "AccessPolicy",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == word)
+    }
+}
+
+/// One document, as written. `spec` is one of the `*Spec` types below, by `kind`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Document<S = serde_json::Value> {
+    pub kind: Kind,
+    /// Unique within its kind; lower case letters, digits and `-`.
+    pub name: String,
+    pub spec: S,
+}
+
+/// `kind: Api` and `kind: ExternalApi`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSpec {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub owner: String,
+    pub route: Route,
+    pub upstream: Upstream,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<VersionSpec>,
+}
+
+/// One version of an API, inside its API's document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default)]
+    pub status: VersionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Selector>,
+    /// The OpenAPI document, inline (YAML or JSON text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<String>,
+    /// The OpenAPI document's file, relative to this document's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi_file: Option<String>,
+    /// Its own upstream, when it differs from the API's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Upstream>,
+}
+
+/// `kind: Group`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+/// `kind: Plan`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSpec {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub rate_limit: RateLimit,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Quota>,
+}
+
+/// `kind: AccessPolicy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessPolicySpec {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub groups: Vec<String>,
+    pub apis: Vec<ApiGrant>,
+    pub plan: String,
+}
+
+/// The JSON Schema of a manifest document, generated from the types above, for editors.
+pub fn json_schema() -> serde_json::Value {
+    use utoipa::openapi::{ComponentsBuilder, RefOr};
+    use utoipa::{PartialSchema, ToSchema as _};
+    let mut components = ComponentsBuilder::new();
+    let mut schemas = Vec::new();
+    ApiSpec::schemas(&mut schemas);
+    VersionSpec::schemas(&mut schemas);
+    PlanSpec::schemas(&mut schemas);
+    AccessPolicySpec::schemas(&mut schemas);
+    for (name, schema) in schemas {
+        components = components.schema(name, schema);
+    }
+    let named: [(&str, RefOr<utoipa::openapi::schema::Schema>); 5] = [
+        ("ApiSpec", ApiSpec::schema()),
+        ("VersionSpec", VersionSpec::schema()),
+        ("GroupSpec", GroupSpec::schema()),
+        ("PlanSpec", PlanSpec::schema()),
+        ("AccessPolicySpec", AccessPolicySpec::schema()),
+    ];
+    for (name, schema) in named {
+        components = components.schema(name, schema);
+    }
+    let components = serde_json::to_value(components.build()).unwrap_or_default();
+    let text = serde_json::to_string(&components["schemas"])
+        .unwrap_or_default()
+        .replace("#/components/schemas/", "#/$defs/");
+    let defs: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let spec_of = |kind: &str, spec: &str| {
+        serde_json::json!({
+            "if": { "properties": { "kind": { "const": kind } } },
+            "then": { "properties": { "spec": { "$ref": format!("#/$defs/{spec}") } } }
+        })
+    };
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Gatehouse manifest document",
+        "type": "object",
+        "required": ["kind", "name", "spec"],
+        "additionalProperties": false,
+        "properties": {
+            "kind": { "enum": Kind::ALL.map(Kind::as_str) },
+            "name": { "type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$" },
+            "spec": { "type": "object" }
+        },
+        "allOf": [
+            spec_of("Api", "ApiSpec"),
+            spec_of("ExternalApi", "ApiSpec"),
+            spec_of("Group", "GroupSpec"),
+            spec_of("Plan", "PlanSpec"),
+            spec_of("AccessPolicy", "AccessPolicySpec"),
+        ],
+        "$defs": defs
+    })
+}
