@@ -62,6 +62,73 @@ pub enum Command {
     /// Apply database migrations, then exit.
     #[command(after_help = "Example:\n  gatehouse migrate --database-url postgres://postgres@127.0.0.1/gatehouse")]
     Migrate(StoreArgs),
+    /// Write the hub's APIs, groups, plans and access policies as manifest files into DIR.
+    #[command(
+        after_help = "Example:\n  GATEHOUSE_TOKEN=ghat_... gatehouse export ./gatehouse --hub https://hub.example.com"
+    )]
+    Export(ExportArgs),
+    /// Make the hub match the manifests in DIR, in one transaction, printing the plan first.
+    #[command(
+        after_help = "Examples:\n  GATEHOUSE_TOKEN=ghat_... gatehouse apply ./gatehouse --dry-run\n  GATEHOUSE_TOKEN=ghat_... gatehouse apply ./gatehouse --prune --publish"
+    )]
+    Apply(ApplyArgs),
+}
+
+/// Which hub a client command talks to, and as whom.
+#[derive(Debug, Clone, Args)]
+pub struct HubClientArgs {
+    /// The hub's base URL
+    #[arg(
+        long,
+        env = "GATEHOUSE_HUB_URL",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub hub: String,
+
+    /// An admin token (`POST /api/v1/admin-tokens`); a viewer's is enough to export
+    #[arg(long, env = "GATEHOUSE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+/// `gatehouse export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The directory to write into (created if missing)
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub hub: HubClientArgs,
+}
+
+/// `gatehouse apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The directory of manifests (every .yaml, .yml and .json file under it)
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub hub: HubClientArgs,
+
+    /// Also delete what the hub holds and the manifests do not
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Publish the result as a revision in the same step
+    #[arg(long)]
+    pub publish: bool,
+
+    /// The source commit to record [default: the git HEAD of DIR's repository]
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+
+    /// The publish message [default: the subject of that commit]
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
 }
 
 /// Where the hub keeps its state.

@@ -7,6 +7,7 @@ mod cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
+mod manifests;
 
 use std::process::ExitCode;
 
@@ -98,6 +99,8 @@ fn main() -> ExitCode {
             Ok(hub_config) => runtime.block_on(migrate(hub_config)),
             Err(message) => return usage_error(&message),
         },
+        Command::Export(args) => runtime.block_on(manifests::export(args)),
+        Command::Apply(args) => runtime.block_on(manifests::apply(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

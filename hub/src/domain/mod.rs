@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod fleet;
 mod kinds;
+pub mod manifests;
 pub mod objects;
 pub mod publish;
 pub mod revisions;

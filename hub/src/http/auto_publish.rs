@@ -20,7 +20,10 @@ pub const PUBLISH_HEADER: &str = "x-gatehouse-publish";
 pub async fn auto_publish(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let writes = matches!(*request.method(), Method::POST | Method::PUT | Method::DELETE);
     let path = request.uri().path();
-    let publishes_itself = path.starts_with("/api/v1/revisions") || path.starts_with("/api/v1/gateway/");
+    // An apply publishes when asked to, and a dry run must change nothing.
+    let publishes_itself = path.starts_with("/api/v1/revisions")
+        || path.starts_with("/api/v1/gateway/")
+        || path.starts_with("/api/v1/manifests");
     // The dashboard's changes too: its forms answer a success with 303 to the changed page.
     let dashboard = path.starts_with("/dashboard/")
         && !path.starts_with("/dashboard/revisions")

@@ -10,6 +10,7 @@ mod auto_publish;
 pub mod extract;
 mod fleet;
 mod health;
+mod manifests;
 pub mod objects;
 pub mod openapi;
 mod password_links;
@@ -57,7 +58,8 @@ pub fn app(state: AppState) -> Router {
         .merge(audit::router())
         .merge(revisions::router())
         .merge(fleet::router())
-        .merge(usage::router());
+        .merge(usage::router())
+        .merge(manifests::router());
     let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", admin_api)
         .merge(health::router())

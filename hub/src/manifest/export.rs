@@ -139,12 +139,27 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
 }
 
 fn document<S: Serialize>(kind: Kind, name: &str, spec: S) -> String {
+    let mut spec = serde_json::to_value(spec).expect("manifest specs serialize");
+    tidy(&mut spec);
     let document = Document {
         kind,
         name: name.to_owned(),
         spec,
     };
     serde_yaml_ng::to_string(&document).expect("manifest documents serialize")
+}
+
+/// Leaves out what reads back as its default anyway (nulls and empty lists), so an exported
+/// file holds only what was set.
+fn tidy(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, value| !value.is_null() && !value.as_array().is_some_and(Vec::is_empty));
+            map.values_mut().for_each(tidy);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
 }
 
 fn documents(documents: &[String]) -> String {

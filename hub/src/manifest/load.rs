@@ -116,29 +116,18 @@ impl LocatedDocument {
     /// The spec as its typed form; a field of the wrong type or an unknown one is a `schema`
     /// problem at that field.
     pub fn spec<T: DeserializeOwned>(&self) -> Result<T, Problem> {
-        marked_yaml::from_node::<T>(&self.spec).map_err(|error| {
-            let field = error
-                .path()
-                .map(|path| path.trim_start_matches('.').to_owned())
-                .unwrap_or_default();
-            let location = match error.start_mark() {
-                Some(marker) => Location {
-                    file: self.file.clone(),
-                    line: marker.line() + self.line_offset,
-                    column: marker.column(),
-                },
-                None => self.locate(&field),
-            };
-            let message = error.into_inner().to_string();
+        serde_path_to_error::deserialize(to_json(&self.spec)).map_err(|error| {
+            let field = error.path().to_string();
+            let field = if field == "." { String::new() } else { field };
             Problem {
                 rule: "schema",
-                location,
+                location: self.locate(&field),
                 field: if field.is_empty() {
                     "spec".into()
                 } else {
                     format!("spec.{field}")
                 },
-                message,
+                message: error.into_inner().to_string(),
             }
         })
     }
@@ -152,6 +141,48 @@ impl LocatedDocument {
             },
             None => self.start.clone(),
         }
+    }
+}
+
+/// A YAML node as JSON, typed by YAML's core schema: a plain `null`, `~` or empty scalar is
+/// null, `true`/`false` a boolean, a plain number a number; a quoted scalar stays text.
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match node {
+        Node::Scalar(scalar) => {
+            let text = scalar.as_str();
+            if !scalar.may_coerce() {
+                return Value::String(text.to_owned());
+            }
+            match text {
+                "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+                "true" | "True" | "TRUE" => Value::Bool(true),
+                "false" | "False" | "FALSE" => Value::Bool(false),
+                _ => {
+                    if let Ok(number) = text.parse::<i64>() {
+                        Value::from(number)
+                    } else if let Ok(number) = text.parse::<u64>() {
+                        Value::from(number)
+                    } else if text.contains(['.', 'e', 'E'])
+                        && text
+                            .bytes()
+                            .all(|byte| byte.is_ascii_digit() || b".eE+-".contains(&byte))
+                        && let Some(number) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
+                    {
+                        Value::Number(number)
+                    } else {
+                        Value::String(text.to_owned())
+                    }
+                }
+            }
+        }
+        Node::Mapping(mapping) => Value::Object(
+            mapping
+                .iter()
+                .map(|(key, value)| (key.as_str().to_owned(), to_json(value)))
+                .collect(),
+        ),
+        Node::Sequence(sequence) => Value::Array(sequence.iter().map(to_json).collect()),
     }
 }
 
@@ -271,7 +302,10 @@ fn read_document(
         line: line + line_offset,
         column,
     };
-    let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
+    // With coercion prevented the loader marks which scalars were plain, so quoted text stays text.
+    let options = marked_yaml::LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
     let node = match marked_yaml::parse_yaml_with_options(0, &chunk, options) {
         Ok(node) => node,
         Err(error) => {

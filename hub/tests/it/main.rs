@@ -8,6 +8,7 @@ mod auth;
 mod crud;
 mod dashboard;
 mod listing;
+mod manifests;
 mod publishing;
 mod references;
 mod requests;
