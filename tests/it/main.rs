@@ -6,6 +6,7 @@
 mod cli;
 mod control_loop;
 mod gateway;
+mod manifests;
 mod postgres;
 mod restart;
 mod sqlite;

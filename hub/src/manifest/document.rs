@@ -179,3 +179,24 @@ pub fn json_schema() -> serde_json::Value {
         "$defs": defs
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// The schema editors use is committed at `docs/manifest.schema.json`; it must be what the
+    /// types generate. `GATEHOUSE_WRITE_SCHEMA=1 cargo test -p hub --lib schema` rewrites it.
+    #[test]
+    fn the_committed_json_schema_is_the_generated_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/manifest.schema.json");
+        let generated = serde_json::to_string_pretty(&super::json_schema()).unwrap() + "\n";
+        if std::env::var_os("GATEHOUSE_WRITE_SCHEMA").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(committed == generated, "docs/manifest.schema.json is stale: rerun with GATEHOUSE_WRITE_SCHEMA=1");
+        let schema = super::json_schema();
+        for spec in ["ApiSpec", "VersionSpec", "GroupSpec", "PlanSpec", "AccessPolicySpec"] {
+            assert!(schema["$defs"][spec].is_object(), "{spec} is defined");
+        }
+        assert!(!generated.contains("#/components/"), "references point into $defs");
+    }
+}
