@@ -72,6 +72,11 @@ pub enum Command {
         after_help = "Examples:\n  GATEHOUSE_TOKEN=ghat_... gatehouse apply ./gatehouse --dry-run\n  GATEHOUSE_TOKEN=ghat_... gatehouse apply ./gatehouse --prune --publish"
     )]
     Apply(ApplyArgs),
+    /// Check the manifests in DIR offline, without a hub: syntax, schema and meaning, each finding at its line.
+    #[command(
+        after_help = "Exit status: 0 when nothing fails, 1 when an error is found (or a warning, with --deny-warnings), 2 when DIR cannot be read.\n\nExamples:\n  gatehouse lint ./gatehouse\n  gatehouse lint ./gatehouse --format sarif > lint.sarif"
+    )]
+    Lint(LintArgs),
 }
 
 /// Which hub a client command talks to, and as whom.
@@ -129,6 +134,32 @@ pub struct ApplyArgs {
     /// The publish message [default: the subject of that commit]
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,
+}
+
+/// `gatehouse lint`.
+#[derive(Debug, Clone, Args)]
+pub struct LintArgs {
+    /// The directory of manifests (every .yaml, .yml and .json file under it)
+    pub dir: PathBuf,
+
+    /// How findings are printed
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+
+    /// Fail on warnings too
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// `gatehouse lint --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// Each finding with its line of the file and a caret under the column.
+    Text,
+    /// One JSON document: the findings with file, line and column, and the counts.
+    Json,
+    /// SARIF 2.1.0, for code scanning (GitHub and others).
+    Sarif,
 }
 
 /// Where the hub keeps its state.

@@ -7,6 +7,7 @@ mod cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
+mod lint;
 mod manifests;
 
 use std::process::ExitCode;
@@ -101,6 +102,7 @@ fn main() -> ExitCode {
         },
         Command::Export(args) => runtime.block_on(manifests::export(args)),
         Command::Apply(args) => runtime.block_on(manifests::apply(args)),
+        Command::Lint(args) => return lint::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -289,7 +289,7 @@ pub async fn callback(
         },
     )
     .await?;
-    crate::session::begin(&session, &user).await?;
+    crate::session::begin(&state.store, &session, &user).await?;
     tracing::info!(user = %user.name, %provider, "signed in to the portal through OpenID Connect");
     Ok(Redirect::to("/apis").into_response())
 }

@@ -12,6 +12,7 @@ use crate::PortalState;
 use crate::error::PortalError;
 
 const USER_KEY: &str = "user";
+const BINDING_KEY: &str = "binding";
 
 /// A signed-in, enabled user, with the session and its CSRF token.
 pub struct SignedIn {
@@ -35,8 +36,15 @@ where
         let Some(name) = session.get::<String>(USER_KEY).await? else {
             return Err(PortalError::SignInRequired);
         };
+        let binding = session.get::<String>(BINDING_KEY).await?;
         let user = match objects::get::<User>(&state.store, &name).await {
-            Ok(record) if !record.object.disabled => record.object,
+            // The same account as at sign-in: not re-created under the name, password not reset.
+            Ok(record)
+                if !record.object.disabled
+                    && binding.as_deref() == Some(hub::web::binding::fingerprint(&record).as_str()) =>
+            {
+                record.object
+            }
             Ok(_) | Err(HubError::NotFound { .. }) => {
                 session.flush().await?;
                 return Err(PortalError::SignInRequired);
@@ -50,9 +58,13 @@ where
 
 /// Starts a signed-in session: a new session id (so an id planted before sign-in is worth
 /// nothing), the user, and a new CSRF token.
-pub async fn begin(session: &Session, user: &User) -> Result<(), PortalError> {
+pub async fn begin(store: &hub::Store, session: &Session, user: &User) -> Result<(), PortalError> {
+    let record = objects::get::<User>(store, &user.name).await?;
     session.cycle_id().await?;
     session.insert(USER_KEY, &user.name).await?;
+    session
+        .insert(BINDING_KEY, hub::web::binding::fingerprint(&record))
+        .await?;
     crate::csrf::renew(session).await?;
     Ok(())
 }

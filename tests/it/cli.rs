@@ -227,6 +227,63 @@ async fn text_logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
     );
 }
 
+#[test]
+fn lint_exits_0_when_clean_1_on_errors_or_denied_warnings_and_2_when_the_directory_cannot_be_read() {
+    let dir = TempDir::new();
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "apis/pets.yaml",
+        "kind: Api\nname: pets\nspec:\n  route: { path_prefix: /pets }\n  upstream: { targets: [ { url: 'http://127.0.0.1:9000' } ] }\n",
+    );
+    write(
+        "access.yaml",
+        "kind: Group\nname: staff\nspec: {}\n---\nkind: Plan\nname: gold\nspec:\n  rate_limit: { requests: 10, window_seconds: 60 }\n---\nkind: AccessPolicy\nname: staff-pets\nspec:\n  groups: [staff]\n  apis: [ { api: pets } ]\n  plan: gold\n",
+    );
+    let lint = |extra: &[&str]| run_to_exit(gatehouse().arg("lint").arg(dir.path()).args(extra));
+
+    let clean = lint(&[]);
+    assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    assert!(clean.stdout.contains("no problems found"), "{clean:?}");
+
+    // A warning passes, unless warnings are denied.
+    write(
+        "apis/orders.yaml",
+        "kind: Api\nname: orders\nspec:\n  route: { path_prefix: /orders }\n  upstream: { targets: [ { url: 'http://127.0.0.1:9001' } ] }\n",
+    );
+    let warned = lint(&[]);
+    assert_eq!(warned.status.code(), Some(0), "{warned:?}");
+    assert!(warned.stdout.contains("warning[api-not-granted]"), "{warned:?}");
+    let denied = lint(&["--deny-warnings"]);
+    assert_eq!(denied.status.code(), Some(1), "{denied:?}");
+
+    write("apis/broken.yaml", "kind: Group\nname: [oops\n");
+    let failed = lint(&["--format", "sarif"]);
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    let sarif: Value = serde_json::from_str(&failed.stdout).expect("SARIF on stdout");
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(
+        results.iter().any(|result| result["ruleId"] == "yaml-syntax"
+            && result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .is_some_and(|uri| uri.ends_with("/apis/broken.yaml"))),
+        "{results:?}"
+    );
+    let json = lint(&["--format", "json"]);
+    assert_eq!(json.status.code(), Some(1), "{json:?}");
+    let json: Value = serde_json::from_str(&json.stdout).expect("JSON on stdout");
+    assert_eq!(json["errors"], 1);
+
+    let missing = run_to_exit(gatehouse().arg("lint").arg(dir.path().join("nowhere")));
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    assert!(missing.stderr.contains("cannot read"), "{missing:?}");
+    assert_eq!(missing.stdout, "");
+}
+
 fn assert_usage_error(stderr: &str, mentions: &str) {
     let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line on stderr:\n{stderr}");

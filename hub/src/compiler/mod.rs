@@ -7,7 +7,7 @@
 //! gateway's own compiler (`gateway::compiled`, the one implementation of its rules) refuses.
 
 pub mod diff;
-mod openapi;
+pub mod openapi;
 
 use std::collections::HashMap;
 

@@ -15,6 +15,7 @@ use crate::model::{Role, User};
 use crate::web::csrf;
 
 const ADMIN_KEY: &str = "dashboard_user";
+const BINDING_KEY: &str = "dashboard_binding";
 
 /// A signed-in user with the `viewer` role or above, their session and its CSRF token.
 pub struct SignedIn {
@@ -58,8 +59,16 @@ impl FromRequestParts<AppState> for SignedIn {
         let Some(name) = session.get::<String>(ADMIN_KEY).await? else {
             return Err(DashboardError::SignInRequired);
         };
+        let binding = session.get::<String>(BINDING_KEY).await?;
         let user = match objects::get::<User>(&state.store, &name).await {
-            Ok(record) if !record.object.disabled && record.object.role >= Role::Viewer => record.object,
+            // The same account as at sign-in: not re-created under the name, password not reset.
+            Ok(record)
+                if !record.object.disabled
+                    && record.object.role >= Role::Viewer
+                    && binding.as_deref() == Some(crate::web::binding::fingerprint(&record).as_str()) =>
+            {
+                record.object
+            }
             Ok(_) | Err(HubError::NotFound { .. }) => {
                 session.flush().await?;
                 return Err(DashboardError::SignInRequired);
@@ -81,9 +90,13 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 /// Starts a signed-in session with a new id and a new CSRF token.
-pub async fn begin(session: &Session, user: &User) -> Result<(), DashboardError> {
+pub async fn begin(store: &crate::store::Store, session: &Session, user: &User) -> Result<(), DashboardError> {
+    let record = objects::get::<User>(store, &user.name).await?;
     session.cycle_id().await?;
     session.insert(ADMIN_KEY, &user.name).await?;
+    session
+        .insert(BINDING_KEY, crate::web::binding::fingerprint(&record))
+        .await?;
     csrf::renew(session).await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! hub's store, the CSRF token, the cookie's `Secure` flag, the security headers, and the
 //! embedded design system (`static/shared`).
 
+pub mod binding;
 pub mod cookies;
 pub mod csrf;
 pub mod session_store;

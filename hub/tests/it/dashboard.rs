@@ -16,6 +16,7 @@ use crate::support::{TestApp, on_both_stores};
 on_both_stores!(
     pages_need_a_signed_in_viewer_or_admin,
     an_admin_sees_every_page,
+    a_session_ends_when_the_password_is_reset_or_the_user_is_created_again,
     a_viewer_sees_every_page_without_buttons_and_cannot_change_anything,
     a_post_without_the_csrf_token_is_refused,
     forms_refuse_bad_input_next_to_the_field_and_keep_it,
@@ -612,5 +613,64 @@ async fn analytics_charts_add_up_to_the_usage_the_gateways_reported(app: TestApp
     assert!(
         overview.contains("<strong>39</strong> requests"),
         "the overview's last hour"
+    );
+}
+
+async fn a_session_ends_when_the_password_is_reset_or_the_user_is_created_again(app: TestApp) {
+    let input = |password: &str| UserInput {
+        name: "root".into(),
+        email: None,
+        display_name: String::new(),
+        role: Role::Admin,
+        groups: Vec::new(),
+        disabled: false,
+        password: Some(password.into()),
+    };
+    // Another admin, so root may be deleted.
+    user(&app, "ops", Role::Admin, &[]).await;
+    let mut admin = Browser::signed_in(&app, "root", Role::Admin).await;
+    assert_eq!(admin.get("/dashboard").await.status, StatusCode::OK);
+    // Editing the account without touching the password keeps the session.
+    let mut kept = input(PASSWORD);
+    kept.password = None;
+    kept.display_name = "Root".into();
+    objects::replace::<User>(&app.store, &Actor::system(), "root", kept)
+        .await
+        .unwrap();
+    assert_eq!(admin.get("/dashboard").await.status, StatusCode::OK);
+    objects::replace::<User>(&app.store, &Actor::system(), "root", input("a brand new password"))
+        .await
+        .unwrap();
+    assert_eq!(
+        admin.get("/dashboard").await.status,
+        StatusCode::SEE_OTHER,
+        "a password reset ends the session"
+    );
+
+    let mut again = Browser {
+        app: &app,
+        cookie: None,
+        csrf: String::new(),
+    };
+    again.get("/dashboard/sign-in").await;
+    let csrf = again.csrf.clone();
+    let signed = again
+        .post(
+            "/dashboard/sign-in",
+            &[("csrf", &csrf), ("name", "root"), ("password", "a brand new password")],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.get("/dashboard").await.status, StatusCode::OK);
+    objects::delete::<User>(&app.store, &Actor::system(), "root", true)
+        .await
+        .unwrap();
+    objects::create::<User>(&app.store, &Actor::system(), input("a brand new password"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.get("/dashboard").await.status,
+        StatusCode::SEE_OTHER,
+        "a new account under the name is not signed in"
     );
 }

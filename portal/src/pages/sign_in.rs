@@ -75,7 +75,7 @@ pub async fn submit(
     csrf::check(&session, form.csrf.as_deref()).await?;
     match sign_in::with_password(&state.store, &form.name, &form.password).await {
         Ok(user) => {
-            session::begin(&session, &user).await?;
+            session::begin(&state.store, &session, &user).await?;
             tracing::info!(user = %user.name, "signed in to the portal");
             Ok(Redirect::to("/apis").into_response())
         }
@@ -161,7 +161,7 @@ pub async fn sign_up(
     .await;
     match created {
         Ok(record) => {
-            session::begin(&session, &record.object).await?;
+            session::begin(&state.store, &session, &record.object).await?;
             Ok(Redirect::to("/apis").into_response())
         }
         Err(error) => {

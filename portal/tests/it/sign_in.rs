@@ -200,7 +200,41 @@ on_both_stores!(
     signing_in_rotates_the_session_and_marks_the_cookie,
     the_cookie_is_secure_behind_a_tls_proxy,
     signing_out_ends_the_session,
+    a_password_reset_ends_the_users_sessions,
     repeated_failures_lock_the_account,
     a_password_link_works_once,
     self_sign_up_only_when_allowed,
 );
+
+async fn a_password_reset_ends_the_users_sessions(scratch: ScratchStore) {
+    let portal = Portal::start(scratch).await;
+    let browser = portal.signed_in("sam").await;
+    assert_eq!(browser.get("/apis").await.status(), 200);
+    let record = hub::domain::objects::get::<hub::model::User>(portal.store(), "sam")
+        .await
+        .unwrap();
+    let mut input = hub::model::user::UserInput {
+        name: "sam".into(),
+        email: record.object.email.clone(),
+        display_name: record.object.display_name.clone(),
+        role: record.object.role,
+        groups: record.object.groups.clone(),
+        disabled: false,
+        password: None,
+    };
+    hub::domain::objects::replace::<hub::model::User>(portal.store(), &Actor::system(), "sam", input.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.get("/apis").await.status(),
+        200,
+        "an edit that keeps the password keeps the session"
+    );
+    input.password = Some("someone reset this one".into());
+    hub::domain::objects::replace::<hub::model::User>(portal.store(), &Actor::system(), "sam", input)
+        .await
+        .unwrap();
+    let after = browser.get("/apis").await;
+    assert_eq!(after.status(), 303, "the old session is out");
+    assert_eq!(after.headers()["location"], "/sign-in");
+}

@@ -57,7 +57,7 @@ pub async fn submit(
     }
     let refusal = match sign_in::with_password(&state.store, &form.name, &form.password).await {
         Ok(user) if user.role >= Role::Viewer => {
-            session::begin(&session, &user).await?;
+            session::begin(&state.store, &session, &user).await?;
             tracing::info!(user = %user.name, "signed in to the dashboard");
             return Ok(Redirect::to(BASE).into_response());
         }
