@@ -35,18 +35,41 @@ impl From<crate::store::StoreError> for SignInError {
 }
 
 /// Checks a user name and password. The account's failures count whether or not the user
-/// exists, so the lock does not reveal who does.
+/// exists, so the lock does not reveal who does. An attempt is counted before its password is
+/// checked (the count is cleared on success), so guesses sent in parallel cannot all pass the
+/// lock check before any of them is counted: at most [`FREE_FAILURES`] are checked, then one per
+/// lock.
 pub async fn with_password(store: &Store, name: &str, given: &str) -> Result<User, SignInError> {
     let account = name.trim().to_ascii_lowercase();
     let now = Utc::now().timestamp_millis();
+    let lock_after = |failures: i64| {
+        let doublings = (failures - FREE_FAILURES).clamp(0, 16) as u32;
+        (FIRST_LOCK_SECONDS << doublings).min(MAX_LOCK_SECONDS)
+    };
     let mut tx = store.begin().await?;
     let failures = tx.sign_in_failures(&account).await?;
-    tx.commit().await?;
     if let Some((_, locked_until)) = failures.filter(|(_, locked_until)| *locked_until > now) {
+        tx.commit().await?;
         return Err(SignInError::Locked {
             retry_after: (locked_until - now + 999) / 1000,
         });
     }
+    let counted_before = failures.map_or(0, |(failures, _)| failures);
+    let attempt = tx.count_sign_in_failure(&account).await?;
+    // Past the free attempts, only the first attempt after a lock ran out is checked; one that
+    // another attempt in flight overtook waits out the lock unchecked.
+    if attempt > FREE_FAILURES && attempt != counted_before + 1 {
+        let lock = lock_after(attempt - 1);
+        tx.set_sign_in_lock(&account, now + lock * 1000).await?;
+        tx.commit().await?;
+        return Err(SignInError::Locked { retry_after: lock });
+    }
+    if attempt >= FREE_FAILURES {
+        // Locked before the check, not after it: attempts arriving while this one is checked
+        // find the lock. A right password lifts it.
+        tx.set_sign_in_lock(&account, now + lock_after(attempt) * 1000).await?;
+    }
+    tx.commit().await?;
     match verify_password(store, &account, given).await? {
         Some(user) => {
             let mut tx = store.begin().await?;
@@ -54,17 +77,7 @@ pub async fn with_password(store: &Store, name: &str, given: &str) -> Result<Use
             tx.commit().await?;
             Ok(user)
         }
-        None => {
-            let mut tx = store.begin().await?;
-            let failures = tx.count_sign_in_failure(&account).await?;
-            if failures >= FREE_FAILURES {
-                let doublings = (failures - FREE_FAILURES).min(16) as u32;
-                let lock = (FIRST_LOCK_SECONDS << doublings).min(MAX_LOCK_SECONDS);
-                tx.set_sign_in_lock(&account, now + lock * 1000).await?;
-            }
-            tx.commit().await?;
-            Err(SignInError::Wrong)
-        }
+        None => Err(SignInError::Wrong),
     }
 }
 

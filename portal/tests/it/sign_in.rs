@@ -126,6 +126,27 @@ async fn repeated_failures_lock_the_account(scratch: ScratchStore) {
     assert!(body.contains("too many failed sign-ins"), "{body}");
     // Another account is not affected, and an unknown one is counted the same way.
     assert_eq!(portal.browser().sign_in("ada", PASSWORD).await.status(), 303);
+
+    // Guesses sent all at once cannot each pass the lock check before any is counted.
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let store = portal.store().clone();
+        guesses.spawn(async move { sign_in::with_password(&store, "nora", "a parallel guess").await });
+    }
+    let outcomes = guesses.join_all().await;
+    let checked = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(sign_in::SignInError::Wrong)))
+        .count();
+    let locked = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(sign_in::SignInError::Locked { .. })))
+        .count();
+    assert!(
+        checked <= sign_in::FREE_FAILURES as usize,
+        "{checked} guesses were checked"
+    );
+    assert_eq!(checked + locked, 12);
 }
 
 async fn a_password_link_works_once(scratch: ScratchStore) {
