@@ -19,13 +19,20 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "test@example.test")
         .output()
         .expect("git runs");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 fn client(hub: &Hub, token: &str, args: &[&str]) -> crate::support::Exited {
     let mut command = gatehouse();
-    command.args(args).env("GATEHOUSE_HUB_URL", hub.url("")).env("GATEHOUSE_TOKEN", token);
+    command
+        .args(args)
+        .env("GATEHOUSE_HUB_URL", hub.url(""))
+        .env("GATEHOUSE_TOKEN", token);
     run_to_exit(&mut command)
 }
 
@@ -55,7 +62,11 @@ async fn apply_from_a_repository_then_export_round_trips() {
 
     let applied = client(&hub, &token, &["apply", dir, "--publish"]);
     assert!(applied.status.success(), "{}", applied.stderr);
-    assert!(applied.stdout.ends_with("applied 4 changes\npublished revision 1\n"), "{}", applied.stdout);
+    assert!(
+        applied.stdout.ends_with("applied 4 changes\npublished revision 1\n"),
+        "{}",
+        applied.stdout
+    );
     let (_, revision) = hub.get_json(&token, "/api/v1/revisions/1").await;
     assert_eq!(revision["source_commit"], head.as_str());
     assert_eq!(revision["message"], "support reads pets");
@@ -67,7 +78,11 @@ async fn apply_from_a_repository_then_export_round_trips() {
     let export = client(&hub, &token, &["export", exported.path().to_str().unwrap()]);
     assert!(export.status.success(), "{}", export.stderr);
     let reapplied = client(&hub, &token, &["apply", exported.path().to_str().unwrap()]);
-    assert_eq!(reapplied.stdout, "no changes: the hub already matches the manifests\n", "{}", reapplied.stderr);
+    assert_eq!(
+        reapplied.stdout, "no changes: the hub already matches the manifests\n",
+        "{}",
+        reapplied.stderr
+    );
 }
 
 #[tokio::test]
@@ -83,7 +98,13 @@ async fn a_bad_set_exits_1_naming_each_problem_at_its_line() {
     .unwrap();
     let refused = client(&hub, &token, &["apply", dir.path().to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1), "{}", refused.stdout);
-    assert!(refused.stderr.contains("plans.yaml:5:15 spec.rate_limit.requests: invalid type"), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("plans.yaml:5:15 spec.rate_limit.requests: invalid type"),
+        "{}",
+        refused.stderr
+    );
     let unreachable = client(&hub, "ghat_wrong", &["apply", dir.path().to_str().unwrap()]);
     assert_eq!(unreachable.status.code(), Some(1));
 }

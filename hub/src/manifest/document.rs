@@ -192,7 +192,10 @@ mod tests {
             std::fs::write(path, &generated).unwrap();
         }
         let committed = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(committed == generated, "docs/manifest.schema.json is stale: rerun with GATEHOUSE_WRITE_SCHEMA=1");
+        assert!(
+            committed == generated,
+            "docs/manifest.schema.json is stale: rerun with GATEHOUSE_WRITE_SCHEMA=1"
+        );
         let schema = super::json_schema();
         for spec in ["ApiSpec", "VersionSpec", "GroupSpec", "PlanSpec", "AccessPolicySpec"] {
             assert!(schema["$defs"][spec].is_object(), "{spec} is defined");
