@@ -246,11 +246,15 @@ pub fn normalize(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Whether a file is read as manifests (OpenAPI documents referred to by path are read as text
-/// and are not documents unless they say `kind:`).
+/// Whether a file is read as manifests: every YAML file but an OpenAPI document (one with a
+/// top-level `openapi:` or `swagger:`), so a document whose `kind` is misspelt or indented is a
+/// problem, not a file silently skipped.
 fn is_manifest(file: &SourceFile) -> bool {
     let yaml = file.path.ends_with(".yaml") || file.path.ends_with(".yml");
-    yaml && file.text.lines().any(|line| line.starts_with("kind:"))
+    yaml && !file
+        .text
+        .lines()
+        .any(|line| line.starts_with("openapi:") || line.starts_with("swagger:"))
 }
 
 /// Parses a set of files. Every problem is returned, with what could be read.

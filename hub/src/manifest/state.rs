@@ -223,7 +223,7 @@ fn checked<K: model::Kind<Input = K>>(
                 } else {
                     (document.locate(&field), format!("spec.{field}"))
                 };
-                let rule = if message.contains("OpenAPI") || field.ends_with("openapi") {
+                let rule = if field.ends_with("openapi") {
                     "openapi-invalid"
                 } else {
                     "invalid-value"
