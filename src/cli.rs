@@ -77,6 +77,63 @@ pub enum Command {
         after_help = "Exit status: 0 when nothing fails, 1 when an error is found (or a warning, with --deny-warnings), 2 when DIR cannot be read.\n\nExamples:\n  gatehouse lint ./gatehouse\n  gatehouse lint ./gatehouse --format sarif > lint.sarif"
     )]
     Lint(LintArgs),
+    /// Report what a change to the manifests does to access: per API, per group and per user.
+    #[command(
+        after_help = "Exit status: 0 with the report printed (whatever it says), 1 when the verdict reaches --fail-on, 2 when no report can be made (a manifest set that does not build, a git or hub error).\n\nExamples:\n  gatehouse impact --base ./old --head ./new\n  gatehouse impact --git-base origin/main --head ./gatehouse --format markdown\n  GATEHOUSE_TOKEN=ghat_... gatehouse impact --git-base origin/main --head ./gatehouse --hub https://hub.example.com --fail-on breaking"
+    )]
+    Impact(ImpactArgs),
+}
+
+/// `gatehouse impact`.
+#[derive(Debug, Clone, Args)]
+pub struct ImpactArgs {
+    /// The manifests before the change: a directory (with --head)
+    #[arg(long, value_name = "DIR", conflicts_with = "git_base")]
+    pub base: Option<PathBuf>,
+
+    /// The manifests before the change: the --head directory as it is in this git revision (`origin/main`)
+    #[arg(long, value_name = "REF")]
+    pub git_base: Option<String>,
+
+    /// The manifests after the change: a directory [default: . with --git-base]
+    #[arg(long, value_name = "DIR")]
+    pub head: Option<PathBuf>,
+
+    /// How to print the report
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ImpactFormat,
+
+    /// Exit 1 when the change is breaking (`breaking`), or breaking or narrows access (`narrowing`)
+    #[arg(long, value_enum, value_name = "VERDICT")]
+    pub fail_on: Option<FailOn>,
+
+    /// A hub to ask for its users (to name them, group by group) and for the applications that called each API version in the last 7 days
+    #[arg(long, env = "GATEHOUSE_HUB_URL", value_name = "URL")]
+    pub hub: Option<String>,
+
+    /// An admin token for --hub; a viewer's is enough
+    #[arg(long, env = "GATEHOUSE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// How `gatehouse impact` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImpactFormat {
+    /// Lines for a terminal.
+    Text,
+    /// The report as JSON.
+    Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+/// The verdict `gatehouse impact --fail-on` refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A breaking change: an API or version removed or retired, a route or selector changed.
+    Breaking,
+    /// A breaking change, or one that narrows access or lowers a limit.
+    Narrowing,
 }
 
 /// Which hub a client command talks to, and as whom.

@@ -7,6 +7,7 @@ mod cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
+mod impact;
 mod lint;
 mod manifests;
 
@@ -103,6 +104,7 @@ fn main() -> ExitCode {
         Command::Export(args) => runtime.block_on(manifests::export(args)),
         Command::Apply(args) => runtime.block_on(manifests::apply(args)),
         Command::Lint(args) => return lint::run(args),
+        Command::Impact(args) => return runtime.block_on(impact::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

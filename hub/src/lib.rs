@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod impact;
 pub mod lint;
 pub mod manifest;
 pub mod model;

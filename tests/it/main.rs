@@ -6,6 +6,7 @@
 mod cli;
 mod control_loop;
 mod gateway;
+mod impact;
 mod manifests;
 mod postgres;
 mod restart;

@@ -104,9 +104,20 @@ pub fn denial_text(denial: Denial) -> &'static str {
 
 /// What these groups may call of one API, version by version and method by method.
 pub fn api_access(enforced: &Enforced, compiled: &CompiledApi, groups: &[String]) -> ApiAccess {
-    let ids = enforced.compiled.group_ids(groups.iter().map(String::as_str));
-    let plan_name = |plan: usize| enforced.compiled.plans.get(plan).map(|plan| plan.name.clone());
-    let spec = enforced.snapshot.apis.iter().find(|spec| spec.name == *compiled.name);
+    access_in(&enforced.snapshot, &enforced.compiled, compiled, groups)
+}
+
+/// [`api_access`] over any snapshot and its compiled form, published or not: what the impact
+/// report compares before and after a change.
+pub fn access_in(
+    snapshot: &Snapshot,
+    compiled_snapshot: &CompiledSnapshot,
+    compiled: &CompiledApi,
+    groups: &[String],
+) -> ApiAccess {
+    let ids = compiled_snapshot.group_ids(groups.iter().map(String::as_str));
+    let plan_name = |plan: usize| compiled_snapshot.plans.get(plan).map(|plan| plan.name.clone());
+    let spec = snapshot.apis.iter().find(|spec| spec.name == *compiled.name);
     let version_count = compiled.versions.len();
     let choices: Vec<Option<usize>> = if version_count == 0 {
         vec![None]

@@ -5,7 +5,7 @@
 //! waits on another's. Latency percentiles come from the merged histograms, interpolated within
 //! their bucket (`gateway::telemetry::LATENCY_BUCKETS_MS`, the gateway's contract).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -248,6 +248,25 @@ pub async fn last_used(store: &Store, by: UsageDimension) -> Result<HashMap<Stri
         .into_iter()
         .filter_map(|(name, seconds)| Some((name, DateTime::from_timestamp(seconds, 0)?)))
         .collect())
+}
+
+/// The applications (`owner/name`) that called each API version (`None` for an API without
+/// versions) with a request whose minute (or hour) starts in `[since, until)`: of one API, or of
+/// every API. Calls by JWT carry no application and count for none.
+pub async fn callers(
+    store: &Store,
+    api: Option<&str>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<BTreeMap<(String, Option<String>), BTreeSet<String>>, HubError> {
+    let mut tx = store.begin().await?;
+    let rows = tx.usage_applications(since.timestamp(), until.timestamp(), api).await?;
+    tx.commit().await?;
+    let mut callers: BTreeMap<(String, Option<String>), BTreeSet<String>> = BTreeMap::new();
+    for (api, version, application) in rows {
+        callers.entry((api, version)).or_default().insert(application);
+    }
+    Ok(callers)
 }
 
 /// How long usage is kept, and how long at the minute.

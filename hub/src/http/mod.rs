@@ -18,6 +18,7 @@ pub mod problem;
 mod resources;
 mod revisions;
 pub mod usage;
+mod usage_report;
 
 use std::sync::Arc;
 
@@ -59,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .merge(revisions::router())
         .merge(fleet::router())
         .merge(usage::router())
+        .merge(usage_report::router())
         .merge(manifests::router());
     let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", admin_api)

@@ -178,6 +178,31 @@ impl Tx {
         rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
     }
 
+    /// Each distinct API, version and application of the rows with an application whose bucket
+    /// starts in `[since, until)`, of one API when given.
+    pub async fn usage_applications(
+        &mut self,
+        since: i64,
+        until: i64,
+        api: Option<&str>,
+    ) -> Result<Vec<(String, Option<String>, String)>, StoreError> {
+        let mut sql = String::from(
+            "SELECT DISTINCT api, version, application FROM usage_summaries \
+             WHERE bucket_start >= $1 AND bucket_start < $2 AND application IS NOT NULL",
+        );
+        if api.is_some() {
+            sql.push_str(" AND api = $3");
+        }
+        let mut query = sqlx::query(&sql).bind(since).bind(until);
+        if let Some(api) = api {
+            query = query.bind(api.to_owned());
+        }
+        let rows = query.fetch_all(&mut *self.inner).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect()
+    }
+
     /// Deletes the minute rows whose bucket starts before `before`, calling `each` with every
     /// row deleted: exactly those, even while gateways append.
     pub async fn take_minute_usage(&mut self, before: i64, mut each: impl FnMut(UsageRow)) -> Result<u64, StoreError> {

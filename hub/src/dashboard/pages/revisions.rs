@@ -1,5 +1,5 @@
-//! Revisions: the list, the unpublished changes with a publish form, a diff between any two
-//! revisions, and rollback (which publishes an earlier revision's content again).
+//! Revisions: the list, the unpublished changes and their impact with a publish form, a diff
+//! between any two revisions, and rollback (which publishes an earlier revision's content again).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -14,6 +14,7 @@ use crate::dashboard::session::SignedIn;
 use crate::domain::{publish, revisions};
 use crate::error::HubError;
 use crate::http::AppState;
+use crate::impact::{self, Severity};
 use crate::model::Revision;
 use crate::validate::FieldError;
 use crate::web::render;
@@ -25,6 +26,8 @@ struct ListPage {
     revisions: Vec<Revision>,
     changes: Vec<Change>,
     unpublishable: Vec<FieldError>,
+    /// What publishing would do to access (`impact::from_store::pending`), worst first.
+    impact: Option<ShownImpact>,
     message: String,
     errors: FieldErrors,
     can_change: bool,
@@ -43,16 +46,67 @@ async fn list_page(
         Ok(changes) => (changes, Vec::new()),
         Err(problems) => (Vec::new(), problems),
     };
+    let impact = if changes.is_empty() {
+        None
+    } else {
+        impact::from_store::pending(&state.store, chrono::Utc::now())
+            .await?
+            .map(ShownImpact::of)
+    };
     Ok(ListPage {
         nav: Nav::of(signed_in, "revisions"),
         revisions,
         changes,
         unpublishable,
+        impact,
         message,
         errors,
         can_change: signed_in.can_change(),
         csrf: signed_in.csrf.clone(),
     })
+}
+
+/// An impact report as the page shows it.
+struct ShownImpact {
+    verdict: &'static str,
+    items: Vec<ShownItem>,
+}
+
+/// One item: its severity, the colour of its badge, and its message cut into plain text and
+/// the names it quotes (`code`).
+struct ShownItem {
+    severity: &'static str,
+    tone: &'static str,
+    parts: Vec<(bool, String)>,
+}
+
+impl ShownImpact {
+    fn of(report: impact::Report) -> ShownImpact {
+        let items = report
+            .items
+            .into_iter()
+            .map(|item| ShownItem {
+                severity: item.severity.as_str(),
+                tone: match item.severity {
+                    Severity::BreakingRemoval | Severity::Narrowing | Severity::LimitLowered => "removed",
+                    Severity::Widening | Severity::LimitRaised => "added",
+                    Severity::Info => "changed",
+                },
+                // Names are written between backticks; every other part is text.
+                parts: item
+                    .message
+                    .split('`')
+                    .enumerate()
+                    .filter(|(_, part)| !part.is_empty())
+                    .map(|(index, part)| (index % 2 == 1, part.to_owned()))
+                    .collect(),
+            })
+            .collect();
+        ShownImpact {
+            verdict: report.verdict.as_str(),
+            items,
+        }
+    }
 }
 
 pub async fn list(signed_in: SignedIn, State(state): State<AppState>) -> Result<Response, DashboardError> {
