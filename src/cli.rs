@@ -257,6 +257,16 @@ pub struct RoleArgs {
     #[arg(long, env = "GATEHOUSE_USAGE_ROLLUP_AFTER_HOURS", value_name = "HOURS")]
     pub usage_rollup_after_hours: Option<u64>,
 
+    /// Grafana's root URL: each published revision is posted to its annotations API (needs
+    /// --grafana-token)
+    #[arg(long, env = "GATEHOUSE_GRAFANA_URL", value_name = "URL")]
+    pub grafana_url: Option<String>,
+
+    /// A Grafana service-account token that may create annotations. Set it through the
+    /// environment, not the command line.
+    #[arg(long, env = "GATEHOUSE_GRAFANA_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub grafana_token: Option<String>,
+
     /// Password of the first admin, used only when no admin exists yet; generated and printed
     /// once when absent. Set it through the environment, not the command line.
     #[arg(

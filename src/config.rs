@@ -239,6 +239,8 @@ pub struct HubSection {
 }
 
 /// Reads the configuration file, if one is named.
+    pub grafana_url: Option<String>,
+    pub grafana_token: Option<String>,
 pub fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
     let Some(path) = path else {
         return Ok(FileConfig::default());
@@ -307,8 +309,32 @@ pub fn hub_config(args: &RoleArgs, file: &FileConfig, up: bool) -> Result<hub::H
     Ok(hub::HubConfig {
         listen: args.hub_listen.or(file.hub.listen).unwrap_or(defaults.listen),
         admin_password,
+    // An empty value (`GATEHOUSE_GRAFANA_URL=`) turns annotations off, as if unset.
+    let grafana_url = args
+        .grafana_url
+        .clone()
+        .or_else(|| file.hub.grafana_url.clone())
+        .filter(|url| !url.is_empty());
+    let grafana_token = args
+        .grafana_token
+        .clone()
+        .or_else(|| file.hub.grafana_token.clone())
+        .filter(|token| !token.is_empty());
+    match (&grafana_url, &grafana_token) {
+        (Some(url), _) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            return Err(format!(
+                "grafana_url must start with http:// or https://, not `{}`",
+                hub::store::redact_url(url)
+            ));
+        }
+        (Some(_), None) => return Err("--grafana-url needs --grafana-token (or GATEHOUSE_GRAFANA_TOKEN)".into()),
+        (None, Some(_)) => return Err("--grafana-token needs --grafana-url".into()),
+        _ => {}
+    }
         max_body_bytes,
         auto_publish: args.auto_publish || file.hub.auto_publish.unwrap_or(up),
+        grafana_url,
+        grafana_token,
         usage_retention,
         usage_rollup_after,
         ..store_config(store, defaults)?
@@ -430,6 +456,43 @@ mod tests {
     #[test]
     fn hub_settings_that_cannot_work_are_refused() {
         for (flags, file, expected) in [
+    #[test]
+    fn grafana_comes_from_flags_or_the_file_and_needs_both_url_and_token() {
+        let check = |flags: &[&str], file: &str| {
+            let cli = Cli::try_parse_from(["gatehouse", "hub"].iter().chain(flags)).expect("the flags parse");
+            let Command::Hub(args) = cli.command else {
+                unreachable!()
+            };
+            let file: FileConfig = toml::from_str(file).expect("the file parses");
+            hub_config(&args, &file, false).map(|config| (config.grafana_url, config.grafana_token))
+        };
+        assert_eq!(check(&[], ""), Ok((None, None)));
+        let file = "[hub]\ngrafana_url = \"http://127.0.0.1:3000\"\ngrafana_token = \"glsa_file\"\n";
+        assert_eq!(
+            check(&[], file),
+            Ok((Some("http://127.0.0.1:3000".into()), Some("glsa_file".into())))
+        );
+        assert_eq!(
+            check(&["--grafana-token", "glsa_flag"], file),
+            Ok((Some("http://127.0.0.1:3000".into()), Some("glsa_flag".into()))),
+            "a flag wins"
+        );
+        for (flags, expected) in [
+            (
+                &["--grafana-url", "https://grafana.example.com"][..],
+                "--grafana-url needs --grafana-token",
+            ),
+            (&["--grafana-token", "glsa_1"], "--grafana-token needs --grafana-url"),
+            (
+                &["--grafana-url", "grafana.example.com", "--grafana-token", "glsa_1"],
+                "grafana_url must start with http:// or https://",
+            ),
+        ] {
+            let error = check(flags, "").expect_err("refused");
+            assert!(error.starts_with(expected), "{flags:?}: {error}");
+        }
+    }
+
             (
                 &[
                     "--hub",

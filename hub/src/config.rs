@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::distribution::annotations::Grafana;
 use crate::domain::usage::UsageSettings;
 
 /// Everything the hub role needs to start.
@@ -27,6 +28,10 @@ pub struct HubConfig {
     pub usage_retention: Duration,
     /// How long usage is kept by the minute; older minutes are merged into hours.
     pub usage_rollup_after: Duration,
+    /// Grafana's root URL, to post each revision to as an annotation (with `grafana_token`).
+    pub grafana_url: Option<String>,
+    /// A Grafana service-account token allowed to create annotations. Secret.
+    pub grafana_token: Option<String>,
 }
 
 /// Default admin API address.
@@ -45,6 +50,8 @@ impl Default for HubConfig {
             auto_publish: false,
             usage_retention: UsageSettings::default().retention,
             usage_rollup_after: UsageSettings::default().rollup_after,
+            grafana_url: None,
+            grafana_token: None,
         }
     }
 }
@@ -55,6 +62,13 @@ impl HubConfig {
         self.database_url
             .clone()
             .unwrap_or_else(|| crate::store::Store::sqlite_url_in(&self.data_dir))
+    }
+
+    /// Where change annotations go: Grafana, when both its URL and token are set.
+    pub fn grafana(&self) -> Option<Grafana> {
+        let url = self.grafana_url.as_deref().filter(|url| !url.is_empty())?;
+        let token = self.grafana_token.as_deref().filter(|token| !token.is_empty())?;
+        Some(Grafana::new(url, token))
     }
 
     /// What `domain::usage::maintain` keeps.
@@ -81,6 +95,11 @@ impl std::fmt::Debug for HubConfig {
             .field("auto_publish", &self.auto_publish)
             .field("usage_retention", &self.usage_retention)
             .field("usage_rollup_after", &self.usage_rollup_after)
+            .field(
+                "grafana_url",
+                &self.grafana_url.as_deref().map(crate::store::redact_url),
+            )
+            .field("grafana_token", &self.grafana_token.as_ref().map(|_| "***"))
             .finish()
     }
 }

@@ -1,5 +1,6 @@
-//! Starting the hub: open and migrate the store, make sure an admin exists, serve the API, and
-//! keep the usage summaries rolled up and within their retention.
+//! Starting the hub: open and migrate the store, make sure an admin exists, serve the API, keep
+//! the usage summaries rolled up and within their retention, and post change annotations to
+//! Grafana when it is configured.
 
 use std::future::Future;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::config::HubConfig;
+use crate::distribution::annotations::Annotator;
 use crate::domain::bootstrap::{self, Bootstrap};
 use crate::error::HubError;
 use crate::http::{AppState, app};
@@ -60,7 +62,8 @@ pub async fn bind(config: &HubConfig) -> Result<TcpListener, StartError> {
 pub const USAGE_MAINTENANCE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Serves the admin API until `shutdown` completes; requests in flight finish first. Meanwhile,
-/// every [`USAGE_MAINTENANCE_INTERVAL`] (the first at once), rolls up and trims the usage kept.
+/// every [`USAGE_MAINTENANCE_INTERVAL`] (the first at once), rolls up and trims the usage kept,
+/// and, with a Grafana configured, posts each revision to it (`distribution::annotations`).
 pub async fn serve(
     listener: TcpListener,
     store: Store,
@@ -68,6 +71,14 @@ pub async fn serve(
     revisions: crate::distribution::RevisionFeed,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let annotator = match config.grafana() {
+        Some(grafana) => Some(
+            Annotator::start(store.clone(), &revisions, grafana)
+                .await
+                .map_err(std::io::Error::other)?,
+        ),
+        None => None,
+    };
     // Revisions published by other replicas reach this one's gateways through the store.
     let watcher = revisions.watch_store(store.clone());
     let maintenance = tokio::spawn(maintain_usage(store.clone(), config.usage_settings()));
@@ -85,6 +96,9 @@ pub async fn serve(
     let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
     watcher.abort();
     maintenance.abort();
+    if let Some(annotator) = annotator {
+        annotator.stop().await;
+    }
     served
 }
 

@@ -2,7 +2,7 @@
 //! hub's stream (`hub`), and the last good snapshot, kept on disk so a gateway restarts from it
 //! when its source is away.
 
-mod backoff;
+pub mod backoff;
 pub mod hub;
 mod sse;
 

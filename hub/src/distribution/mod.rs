@@ -3,8 +3,10 @@
 //! Every hub replica watches the revisions table (one indexed row, every 250 ms) and wakes the
 //! gateway streams it serves when the latest number moves, so a revision published on one
 //! replica reaches gateways connected to another through the shared database alone. A publish
-//! on this replica wakes them at once.
+//! on this replica wakes them at once. The same feed wakes the poster of change annotations
+//! to Grafana (`annotations`).
 
+pub mod annotations;
 pub mod local;
 pub mod stream;
 

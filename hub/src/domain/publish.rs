@@ -11,7 +11,7 @@ use super::objects::all_in;
 use crate::compiler::{self, HubState};
 use crate::error::HubError;
 use crate::identity::Actor;
-use crate::model::{AccessPolicy, Api, ApiKey, ApiVersion, Application, Plan, Revision, User};
+use crate::model::{AccessPolicy, Api, ApiKey, ApiVersion, Application, Plan, Revision, RevisionKind, User};
 use crate::store::{Store, StoreError, Tx};
 
 /// What a publish did.
@@ -37,7 +37,7 @@ pub async fn publish(
     let mut tx = store.begin().await?;
     let state = load_state(&mut tx).await?;
     let snapshot = compiler::compile(&state, Utc::now()).map_err(HubError::Invalid)?;
-    let published = record(&mut tx, actor, snapshot, message, source_commit).await?;
+    let published = record(&mut tx, actor, snapshot, message, source_commit, None).await?;
     tx.commit().await?;
     Ok(published)
 }
@@ -72,12 +72,13 @@ pub async fn publish_consumers(store: &Store, actor: &Actor, message: &str) -> R
             detail: "another revision was published meanwhile; publish the keys again".into(),
         });
     }
-    let published = record(&mut tx, actor, snapshot, message, None).await?;
+    let published = record(&mut tx, actor, snapshot, message, None, None).await?;
     tx.commit().await?;
     Ok(Some(published))
 }
 
-/// Publishes the content of revision `number` again, as a new revision.
+/// Publishes the content of revision `number` again, as a new revision of kind
+/// [`RevisionKind::Rollback`] that names `number`.
 pub async fn rollback(store: &Store, actor: &Actor, number: i64, message: &str) -> Result<Published, HubError> {
     check_message(message, None)?;
     let mut tx = store.begin().await?;
@@ -87,7 +88,7 @@ pub async fn rollback(store: &Store, actor: &Actor, number: i64, message: &str) 
     } else {
         message.to_owned()
     };
-    let published = record(&mut tx, actor, snapshot, &message, None).await?;
+    let published = record(&mut tx, actor, snapshot, &message, None, Some(number)).await?;
     tx.commit().await?;
     Ok(published)
 }
@@ -132,12 +133,15 @@ pub async fn load_state(tx: &mut Tx) -> Result<HubState, HubError> {
     })
 }
 
+/// Records `snapshot` as the next revision; `rolled_back_to` names the revision a rollback
+/// published again.
 async fn record(
     tx: &mut Tx,
     actor: &Actor,
     mut snapshot: Snapshot,
     message: &str,
     source_commit: Option<&str>,
+    rolled_back_to: Option<i64>,
 ) -> Result<Published, HubError> {
     let hash = content_hash(&snapshot);
     let latest = tx.list_revisions(None, 1).await?.into_iter().next();
@@ -157,6 +161,12 @@ async fn record(
         created_at: chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now),
         message: message.to_owned(),
         source_commit: source_commit.map(str::to_owned),
+        kind: if rolled_back_to.is_some() {
+            RevisionKind::Rollback
+        } else {
+            RevisionKind::Publish
+        },
+        rolled_back_to,
     };
     let document = serde_json::to_string(&snapshot).map_err(|error| StoreError::Corrupt(error.to_string()))?;
     tx.insert_revision(&revision, &document)

@@ -7,6 +7,7 @@ mod api_versions;
 mod audit;
 pub mod auth;
 mod auto_publish;
+mod events;
 pub mod extract;
 mod fleet;
 mod health;
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(password_links::router())
         .merge(audit::router())
         .merge(revisions::router())
+        .merge(events::router())
         .merge(fleet::router())
         .merge(usage::router())
         .merge(usage_report::router())

@@ -36,7 +36,7 @@ pub use gateway::Gateway;
 pub use gateway_token::GatewayToken;
 pub use group::Group;
 pub use plan::{Plan, Quota, QuotaPeriod, RateLimit};
-pub use revision::Revision;
+pub use revision::{Revision, RevisionKind};
 pub use user::{ExternalIdentity, Role, User};
 
 /// A kind of object the hub manages.

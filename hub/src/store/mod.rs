@@ -2,6 +2,7 @@
 //! one set of queries over sqlx's `Any` driver. Columns keep to TEXT and BIGINT so both
 //! backends decode alike. sqlx errors stop here: callers see [`StoreError`].
 
+mod annotations;
 mod audit;
 mod fleet;
 mod objects;
@@ -18,9 +19,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor};
 
+pub use annotations::{AnnotationClaim, AnnotationCursorRow};
 pub use audit::{AuditFilter, NewAuditEntry};
 pub use fleet::StatusRow;
 pub use objects::{ClaimRow, ObjectRow, ReferenceRow};
+pub use revisions::RevisionFilter;
 pub use sign_in::PasswordLinkRow;
 pub use usage::{UsageColumn, UsageFilter, UsageRow};
 

@@ -242,6 +242,8 @@ async fn revisions_are_listed_and_read(app: TestApp) {
             created_at: chrono::Utc::now(),
             message: format!("change {number}"),
             source_commit: (number == 2).then(|| "abc123".into()),
+            kind: hub::model::RevisionKind::Publish,
+            rolled_back_to: None,
         };
         tx.insert_revision(&revision, "{}").await.unwrap();
     }

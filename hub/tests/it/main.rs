@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod crud;
 mod dashboard;
+mod events;
 mod impact;
 mod lint;
 mod listing;
