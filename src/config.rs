@@ -236,11 +236,11 @@ pub struct HubSection {
     pub auto_publish: Option<bool>,
     pub usage_retention_days: Option<u64>,
     pub usage_rollup_after_hours: Option<u64>,
+    pub grafana_url: Option<String>,
+    pub grafana_token: Option<String>,
 }
 
 /// Reads the configuration file, if one is named.
-    pub grafana_url: Option<String>,
-    pub grafana_token: Option<String>,
 pub fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
     let Some(path) = path else {
         return Ok(FileConfig::default());
@@ -306,9 +306,6 @@ pub fn hub_config(args: &RoleArgs, file: &FileConfig, up: bool) -> Result<hub::H
         876_000,
         defaults.usage_rollup_after,
     )?;
-    Ok(hub::HubConfig {
-        listen: args.hub_listen.or(file.hub.listen).unwrap_or(defaults.listen),
-        admin_password,
     // An empty value (`GATEHOUSE_GRAFANA_URL=`) turns annotations off, as if unset.
     let grafana_url = args
         .grafana_url
@@ -331,10 +328,13 @@ pub fn hub_config(args: &RoleArgs, file: &FileConfig, up: bool) -> Result<hub::H
         (None, Some(_)) => return Err("--grafana-token needs --grafana-url".into()),
         _ => {}
     }
-        max_body_bytes,
-        auto_publish: args.auto_publish || file.hub.auto_publish.unwrap_or(up),
+    Ok(hub::HubConfig {
+        listen: args.hub_listen.or(file.hub.listen).unwrap_or(defaults.listen),
         grafana_url,
         grafana_token,
+        admin_password,
+        max_body_bytes,
+        auto_publish: args.auto_publish || file.hub.auto_publish.unwrap_or(up),
         usage_retention,
         usage_rollup_after,
         ..store_config(store, defaults)?
@@ -454,9 +454,6 @@ mod tests {
     }
 
     #[test]
-    fn hub_settings_that_cannot_work_are_refused() {
-        for (flags, file, expected) in [
-    #[test]
     fn grafana_comes_from_flags_or_the_file_and_needs_both_url_and_token() {
         let check = |flags: &[&str], file: &str| {
             let cli = Cli::try_parse_from(["gatehouse", "hub"].iter().chain(flags)).expect("the flags parse");
@@ -493,6 +490,9 @@ mod tests {
         }
     }
 
+    #[test]
+    fn hub_settings_that_cannot_work_are_refused() {
+        for (flags, file, expected) in [
             (
                 &[
                     "--hub",
