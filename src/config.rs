@@ -29,6 +29,8 @@ pub struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortalSection {
+    /// Which of the hub's portal settings (`kind: Portal`) this portal reads.
+    pub name: Option<String>,
     pub listen: Option<SocketAddr>,
     pub gateway_url: Option<String>,
     pub gateway_admin_url: Option<String>,
@@ -96,6 +98,7 @@ pub fn portal_config(
         .or(section.secure_cookies)
         .unwrap_or(SecureCookiesArg::Auto);
     Ok(portal::PortalConfig {
+        name: section.name.clone().unwrap_or(defaults.name),
         listen: args.portal_listen.or(section.listen).unwrap_or(defaults.listen),
         gateway_url,
         gateway_admin_url,

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 /// Everything the portal role needs to start.
 #[derive(Clone, Debug)]
 pub struct PortalConfig {
+    /// Which settings object of the hub (`kind: Portal`) this portal reads.
+    pub name: String,
     /// Where the portal listens.
     pub listen: SocketAddr,
     /// The gateway's base URL: try-it sends requests there and nowhere else.
@@ -18,7 +20,8 @@ pub struct PortalConfig {
     pub public_url: Option<String>,
     /// When session cookies carry `Secure`.
     pub secure_cookies: SecureCookies,
-    /// Whether anyone may create an account (a developer in no group) from the sign-in page.
+    /// Whether anyone may create an account (a developer in no group) from the sign-in page,
+    /// unless the portal's settings in the hub say otherwise.
     pub self_sign_up: bool,
     /// External OpenID Connect providers offered on the sign-in page.
     pub providers: Vec<ProviderConfig>,
@@ -32,6 +35,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8090";
 impl Default for PortalConfig {
     fn default() -> Self {
         PortalConfig {
+            name: "default".into(),
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             gateway_url: "http://127.0.0.1:8000".into(),
             gateway_admin_url: None,

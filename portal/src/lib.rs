@@ -12,6 +12,7 @@ pub mod oidc;
 pub mod openapi;
 mod pages;
 pub mod session;
+pub mod settings;
 pub mod try_it;
 pub mod usage;
 

@@ -9,7 +9,7 @@ use crate::error::HubError;
 use crate::identity::Actor;
 use crate::model::{
     AccessPolicy, AdminToken, Api, ApiKey, ApiVersion, Application, Gateway, GatewayToken, Group, Kind, ObjectRef,
-    Plan, User,
+    Plan, Portal, User,
 };
 use crate::store::Tx;
 
@@ -59,6 +59,10 @@ macro_rules! with_kind {
             }
             GatewayToken::KIND => {
                 type $K = GatewayToken;
+                $body
+            }
+            Portal::KIND => {
+                type $K = Portal;
                 $body
             }
             _ => $fallback,

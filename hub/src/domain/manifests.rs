@@ -14,14 +14,15 @@ use crate::manifest::Kind as DocumentKind;
 use crate::manifest::export::{Objects, export as export_files};
 use crate::manifest::load::{ManifestSet, Problem, SourceFile, parse};
 use crate::manifest::state::{ManifestState, build};
-use crate::model::{AccessPolicy, Api, ApiVersion, Group, Kind, ObjectRef, Plan, Role};
+use crate::model::{AccessPolicy, Api, ApiVersion, Group, Kind, ObjectRef, Plan, Portal, Role};
 use crate::store::{Store, Tx};
 use crate::validate::FieldError;
 
 /// How to apply.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
-    /// Delete what the hub holds and the manifests do not (APIs, versions, groups, plans, policies).
+    /// Delete what the hub holds and the manifests do not (APIs, versions, groups, plans, policies,
+    /// portals).
     pub prune: bool,
     /// Work out the plan and change nothing.
     pub dry_run: bool,
@@ -73,6 +74,7 @@ pub async fn export(store: &Store) -> Result<Vec<SourceFile>, HubError> {
     let groups = all_in::<Group>(&mut tx).await?;
     let plans = all_in::<Plan>(&mut tx).await?;
     let policies = all_in::<AccessPolicy>(&mut tx).await?;
+    let portals = all_in::<Portal>(&mut tx).await?;
     tx.commit().await?;
     Ok(export_files(&Objects {
         apis: &apis,
@@ -80,6 +82,7 @@ pub async fn export(store: &Store) -> Result<Vec<SourceFile>, HubError> {
         groups: &groups,
         plans: &plans,
         policies: &policies,
+        portals: &portals,
     }))
 }
 
@@ -183,10 +186,16 @@ async fn plan_and_apply(
             .await
             .map_err(|error| located(DocumentKind::AccessPolicy, &policy.name, error))?;
     }
+    for portal in &state.portals {
+        upsert(tx, actor, portal.clone(), "Portal", &mut steps)
+            .await
+            .map_err(|error| located(DocumentKind::Portal, &portal.name, error))?;
+    }
     if prune {
         prune_kind::<Api>(tx, actor, &state.apis, "Api", &mut steps).await?;
         prune_kind::<Plan>(tx, actor, &state.plans, "Plan", &mut steps).await?;
         prune_kind::<Group>(tx, actor, &state.groups, "Group", &mut steps).await?;
+        prune_kind::<Portal>(tx, actor, &state.portals, "Portal", &mut steps).await?;
     }
     Ok(steps)
 }

@@ -1,5 +1,5 @@
 //! The admin API's routes for the kinds that need nothing beyond the five operations:
-//! APIs, users, groups, plans, access policies, applications and gateways. Each kind's list
+//! APIs, users, groups, plans, access policies, applications, gateways and portals. Each kind's list
 //! filters live here, next to its routes.
 
 use serde::Deserialize;
@@ -10,7 +10,7 @@ use super::problem::ApiError;
 use crate::model::access_policy::AccessPolicy;
 use crate::model::application::{Application, ApplicationInput};
 use crate::model::user::{Role, User, UserInput, UserView};
-use crate::model::{Api, Gateway, Group, Kind, ListFilter, ObjectRef, Plan};
+use crate::model::{Api, Gateway, Group, Kind, ListFilter, ObjectRef, Plan, Portal};
 
 /// Filters for listing APIs.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -205,6 +205,13 @@ object_routes! {
     collection: "/gateways", item: "/gateways/{name}", key: "name", tag: "Gateways",
 }
 
+object_routes! {
+    mod portals;
+    singular: portal,
+    kind: Portal, input: Portal, view: Portal, params: TextListParams,
+    collection: "/portals", item: "/portals/{name}", key: "name", tag: "Portals",
+}
+
 /// Every router declared here, merged.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<super::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
@@ -215,4 +222,5 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<super::AppState> {
         .merge(access_policies::router())
         .merge(applications::router())
         .merge(gateways::router())
+        .merge(portals::router())
 }

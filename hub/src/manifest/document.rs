@@ -17,15 +17,18 @@ pub enum Kind {
     Group,
     Plan,
     AccessPolicy,
+    /// A developer portal's settings.
+    Portal,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Api,
         Kind::ExternalApi,
         Kind::Group,
         Kind::Plan,
         Kind::AccessPolicy,
+        Kind::Portal,
     ];
 
     /// The word written in `kind:`.
@@ -36,6 +39,7 @@ impl Kind {
             Kind::Group => "Group",
             Kind::Plan => "Plan",
             Kind::AccessPolicy => "AccessPolicy",
+            Kind::Portal => "Portal",
         }
     }
 
@@ -124,6 +128,21 @@ pub struct AccessPolicySpec {
     pub plan: String,
 }
 
+/// `kind: Portal`: the settings of the portal process started with this `name`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSpec {
+    /// Shown in the portal's header and page titles.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// Shown on the sign-in page.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub welcome: String,
+    /// Whether anyone may create an account; absent leaves it to the portal's configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_sign_up: Option<bool>,
+}
+
 /// The JSON Schema of a manifest document, generated from the types above, for editors.
 pub fn json_schema() -> serde_json::Value {
     use utoipa::openapi::{ComponentsBuilder, RefOr};
@@ -137,12 +156,13 @@ pub fn json_schema() -> serde_json::Value {
     for (name, schema) in schemas {
         components = components.schema(name, schema);
     }
-    let named: [(&str, RefOr<utoipa::openapi::schema::Schema>); 5] = [
+    let named: [(&str, RefOr<utoipa::openapi::schema::Schema>); 6] = [
         ("ApiSpec", ApiSpec::schema()),
         ("VersionSpec", VersionSpec::schema()),
         ("GroupSpec", GroupSpec::schema()),
         ("PlanSpec", PlanSpec::schema()),
         ("AccessPolicySpec", AccessPolicySpec::schema()),
+        ("PortalSpec", PortalSpec::schema()),
     ];
     for (name, schema) in named {
         components = components.schema(name, schema);
@@ -175,6 +195,7 @@ pub fn json_schema() -> serde_json::Value {
             spec_of("Group", "GroupSpec"),
             spec_of("Plan", "PlanSpec"),
             spec_of("AccessPolicy", "AccessPolicySpec"),
+            spec_of("Portal", "PortalSpec"),
         ],
         "$defs": defs
     })
@@ -197,7 +218,14 @@ mod tests {
             "docs/manifest.schema.json is stale: rerun with GATEHOUSE_WRITE_SCHEMA=1"
         );
         let schema = super::json_schema();
-        for spec in ["ApiSpec", "VersionSpec", "GroupSpec", "PlanSpec", "AccessPolicySpec"] {
+        for spec in [
+            "ApiSpec",
+            "VersionSpec",
+            "GroupSpec",
+            "PlanSpec",
+            "AccessPolicySpec",
+            "PortalSpec",
+        ] {
             assert!(schema["$defs"][spec].is_object(), "{spec} is defined");
         }
         assert!(!generated.contains("#/components/"), "references point into $defs");

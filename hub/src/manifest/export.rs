@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
-use super::document::{AccessPolicySpec, ApiSpec, Document, GroupSpec, Kind, PlanSpec, VersionSpec};
+use super::document::{AccessPolicySpec, ApiSpec, Document, GroupSpec, Kind, PlanSpec, PortalSpec, VersionSpec};
 use super::load::SourceFile;
-use crate::model::{AccessPolicy, Api, ApiVersion, Group, Plan};
+use crate::model::{AccessPolicy, Api, ApiVersion, Group, Plan, Portal};
 
 /// The objects a set is written from.
 pub struct Objects<'a> {
@@ -16,6 +16,7 @@ pub struct Objects<'a> {
     pub groups: &'a [Group],
     pub plans: &'a [Plan],
     pub policies: &'a [AccessPolicy],
+    pub portals: &'a [Portal],
 }
 
 /// The files, sorted by path.
@@ -129,6 +130,25 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
                         groups: policy.groups.clone(),
                         apis: policy.apis.clone(),
                         plan: policy.plan.clone(),
+                    },
+                )
+            })
+            .collect(),
+    );
+    let mut portals: Vec<&Portal> = objects.portals.iter().collect();
+    portals.sort_by(|left, right| left.name.cmp(&right.name));
+    many(
+        "portals.yaml",
+        portals
+            .into_iter()
+            .map(|portal| {
+                document(
+                    Kind::Portal,
+                    &portal.name,
+                    PortalSpec {
+                        title: portal.title.clone(),
+                        welcome: portal.welcome.clone(),
+                        self_sign_up: portal.self_sign_up,
                     },
                 )
             })

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use super::document::{AccessPolicySpec, ApiSpec, GroupSpec, Kind, PlanSpec};
+use super::document::{AccessPolicySpec, ApiSpec, GroupSpec, Kind, PlanSpec, PortalSpec};
 use super::load::{LocatedDocument, ManifestSet, Problem, normalize};
 use crate::compiler::HubState;
 use crate::model::api_version::ApiVersionSpec;
-use crate::model::{self, AccessPolicy, Api, ApiVersion, Group, Plan};
+use crate::model::{self, AccessPolicy, Api, ApiVersion, Group, Plan, Portal};
 use crate::validate::FieldError;
 
 /// What a manifest set describes, as the hub's objects, and where each came from.
@@ -19,6 +19,7 @@ pub struct ManifestState {
     pub groups: Vec<Group>,
     pub plans: Vec<Plan>,
     pub policies: Vec<AccessPolicy>,
+    pub portals: Vec<Portal>,
     /// (kind, name) → index of its document in the set.
     pub origins: HashMap<(Kind, String), usize>,
 }
@@ -98,6 +99,19 @@ pub fn build(set: &ManifestSet) -> (ManifestState, Vec<Problem>) {
                     };
                     if let Some(plan) = checked(document, "", plan, &mut problems) {
                         state.plans.push(plan);
+                    }
+                }
+            }
+            Kind::Portal => {
+                if let Some(spec) = typed::<PortalSpec>(document, &mut problems) {
+                    let portal = Portal {
+                        name: document.name.clone(),
+                        title: spec.title,
+                        welcome: spec.welcome,
+                        self_sign_up: spec.self_sign_up,
+                    };
+                    if let Some(portal) = checked(document, "", portal, &mut problems) {
+                        state.portals.push(portal);
                     }
                 }
             }

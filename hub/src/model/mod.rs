@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod gateway_token;
 pub mod group;
 pub mod plan;
+pub mod portal;
 pub mod revision;
 pub mod user;
 
@@ -36,6 +37,7 @@ pub use gateway::Gateway;
 pub use gateway_token::GatewayToken;
 pub use group::Group;
 pub use plan::{Plan, Quota, QuotaPeriod, RateLimit};
+pub use portal::Portal;
 pub use revision::{Revision, RevisionKind};
 pub use user::{ExternalIdentity, Role, User};
 

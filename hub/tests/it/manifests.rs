@@ -50,6 +50,11 @@ async fn seed(app: &TestApp) {
     )
     .await;
     app.create(
+        "/api/v1/portals",
+        json!({"name": "default", "title": "Acme developers", "welcome": "Read the pets.", "self_sign_up": true}),
+    )
+    .await;
+    app.create(
         "/api/v1/access-policies",
         json!({"name": "support-reads", "groups": ["support", "staff"], "plan": "gold",
                "apis": [{"api": "pets", "versions": ["v1"], "methods": ["GET", "HEAD"]}, {"api": "weather"}]}),
@@ -91,7 +96,8 @@ async fn export_then_apply_into_an_empty_hub_then_export_gives_the_same_files(ap
             "apis/pets/v1.openapi.yaml",
             "apis/weather.yaml",
             "groups.yaml",
-            "plans.yaml"
+            "plans.yaml",
+            "portals.yaml"
         ]
     );
     assert!(file(&exported, "apis/weather.yaml").starts_with("kind: ExternalApi\nname: weather\n"));
@@ -104,8 +110,8 @@ async fn export_then_apply_into_an_empty_hub_then_export_gives_the_same_files(ap
     assert_eq!(applied.json["applied"], true);
     assert_eq!(
         applied.json["steps"].as_array().unwrap().len(),
-        8,
-        "2 groups, 1 plan, 2 APIs, 2 versions, 1 policy"
+        9,
+        "2 groups, 1 plan, 2 APIs, 2 versions, 1 policy, 1 portal"
     );
     assert_eq!(export(&empty).await, exported, "the round trip gives the same files");
 }

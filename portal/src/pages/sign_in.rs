@@ -22,6 +22,8 @@ struct SignInPage {
     info: Option<String>,
     providers: Vec<(String, String)>,
     self_sign_up: bool,
+    title: String,
+    welcome: String,
 }
 
 async fn sign_in_page(
@@ -31,6 +33,7 @@ async fn sign_in_page(
     error: Option<String>,
     info: Option<String>,
 ) -> Result<SignInPage, PortalError> {
+    let settings = crate::settings::effective(state).await?;
     Ok(SignInPage {
         nav: None,
         csrf: csrf::token(session).await?,
@@ -38,7 +41,9 @@ async fn sign_in_page(
         error,
         info,
         providers: state.providers.offered(),
-        self_sign_up: state.config.self_sign_up,
+        self_sign_up: settings.self_sign_up,
+        title: settings.title,
+        welcome: settings.welcome,
     })
 }
 
@@ -115,7 +120,7 @@ struct SignUpPage {
 }
 
 pub async fn sign_up_page(State(state): State<PortalState>, session: Session) -> Result<Response, PortalError> {
-    if !state.config.self_sign_up {
+    if !crate::settings::effective(&state).await?.self_sign_up {
         return Err(PortalError::NotFound);
     }
     Ok(render(&SignUpPage {
@@ -145,7 +150,7 @@ pub async fn sign_up(
     session: Session,
     Form(form): Form<SignUpForm>,
 ) -> Result<Response, PortalError> {
-    if !state.config.self_sign_up {
+    if !crate::settings::effective(&state).await?.self_sign_up {
         return Err(PortalError::NotFound);
     }
     csrf::check(&session, form.csrf.as_deref()).await?;

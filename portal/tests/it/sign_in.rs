@@ -225,6 +225,7 @@ on_both_stores!(
     repeated_failures_lock_the_account,
     a_password_link_works_once,
     self_sign_up_only_when_allowed,
+    the_portals_settings_in_the_hub_apply_at_once,
 );
 
 async fn a_password_reset_ends_the_users_sessions(scratch: ScratchStore) {
@@ -258,4 +259,39 @@ async fn a_password_reset_ends_the_users_sessions(scratch: ScratchStore) {
     let after = browser.get("/apis").await;
     assert_eq!(after.status(), 303, "the old session is out");
     assert_eq!(after.headers()["location"], "/sign-in");
+}
+
+async fn the_portals_settings_in_the_hub_apply_at_once(scratch: ScratchStore) {
+    use hub::model::Portal as Settings;
+    let portal = Portal::start(scratch).await;
+    let (_, page) = portal.browser().page("/sign-in").await;
+    assert!(
+        page.contains("<h1>Sign in</h1>") && !page.contains("/sign-up"),
+        "the defaults"
+    );
+    let settings = Settings {
+        name: "default".into(),
+        title: "Acme developers".into(),
+        welcome: "Sign in to call the Acme APIs.".into(),
+        self_sign_up: Some(true),
+    };
+    hub::domain::objects::create::<Settings>(portal.store(), &Actor::system(), settings.clone())
+        .await
+        .unwrap();
+    let (_, page) = portal.browser().page("/sign-in").await;
+    assert!(page.contains("<h1>Acme developers</h1>"), "{page}");
+    assert!(page.contains("Sign in to call the Acme APIs."));
+    assert!(
+        page.contains(r#"href="/sign-up""#),
+        "sign-up is offered without a restart"
+    );
+    assert_eq!(portal.browser().page("/sign-up").await.0, 200);
+    let closed = Settings {
+        self_sign_up: Some(false),
+        ..settings
+    };
+    hub::domain::objects::replace::<Settings>(portal.store(), &Actor::system(), "default", closed)
+        .await
+        .unwrap();
+    assert_eq!(portal.browser().page("/sign-up").await.0, 404);
 }
