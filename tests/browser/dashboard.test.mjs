@@ -213,6 +213,10 @@ test('an admin builds access in the dashboard, publishes, and the by-user view i
   await page.goto(`${hub}/dashboard/plans/support-plan`);
   await page.locator('#rate_requests').fill('20');
   await page.getByRole('button', { name: 'Save' }).click();
+  // Before publishing, the revisions page says what the change does to access.
+  await page.goto(`${hub}/dashboard/revisions`);
+  assert.match(await page.locator('#impact').innerText(), /support-plan[\s\S]*2,000[\s\S]*20/);
+  await shot(page, 'revisions-impact');
   await publish(page, 'lower the support plan');
   await page.getByRole('link', { name: 'diff' }).first().click();
   assert.match(await page.locator('main').innerText(), /changed plan support-plan/);
