@@ -2,31 +2,11 @@
 //! from the working tree, users and recent callers from a running hub, each format, and the exit
 //! status `--fail-on` asks for; a set that does not build exits 2 naming its line.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_PASSWORD, Exited, Hub, TempDir, gatehouse, hub_on_sqlite, run_to_exit};
+use crate::support::{ADMIN_PASSWORD, Exited, Hub, TempDir, gatehouse, git, hub_on_sqlite, run_to_exit};
 
 const BASE: &str = "kind: Group\nname: support\nspec: {}\n---\nkind: Plan\nname: gold\nspec:\n  rate_limit: { requests: 2000, window_seconds: 65 }\n---\nkind: Api\nname: legacy\nspec:\n  route: { path_prefix: /legacy }\n  upstream: { targets: [ { url: 'http://127.0.0.1:9000' } ] }\n  versions:\n    - name: v1\n      status: published\n---\nkind: AccessPolicy\nname: support\nspec:\n  groups: [support]\n  plan: gold\n  apis:\n    - api: legacy\n";
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.test")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.test")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 fn impact(args: &[&str], env: &[(&str, &str)]) -> Exited {
     let mut command = gatehouse();

@@ -2,30 +2,9 @@
 //! from a git repository (the commit and its subject recorded on the revision), printing the
 //! plan, refusing a bad set with each problem at its line.
 
-use std::path::Path;
-
-use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, hub_on_sqlite, run_to_exit};
+use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, git, hub_on_sqlite, run_to_exit};
 
 const MANIFESTS: &str = "kind: Group\nname: support\nspec: {}\n---\nkind: Plan\nname: gold\nspec:\n  rate_limit: { requests: 2000, window_seconds: 65 }\n---\nkind: Api\nname: pets\nspec:\n  route: { path_prefix: /pets }\n  upstream: { targets: [ { url: 'http://127.0.0.1:9000' } ] }\n---\nkind: AccessPolicy\nname: support-reads\nspec:\n  groups: [support]\n  plan: gold\n  apis:\n    - api: pets\n      methods: [GET]\n";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.test")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.test")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 fn client(hub: &Hub, token: &str, args: &[&str]) -> crate::support::Exited {
     let mut command = gatehouse();
