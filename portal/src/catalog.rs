@@ -269,18 +269,7 @@ fn seconds(window: u64) -> String {
     }
 }
 
-/// A count with thousands separators: 100,000.
-pub fn thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
+pub use hub::web::thousands;
 
 #[cfg(test)]
 mod tests {

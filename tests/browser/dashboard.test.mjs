@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, adminToken, freePort, waitFor } from './support.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, adminApi, adminToken, freePort, waitFor } from './support.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BINARY = process.env.GATEHOUSE_BIN ?? join(ROOT, 'target/debug/gatehouse');
@@ -36,16 +36,7 @@ let upstream; let gatehouse; let browser; let dataDir;
 let hub; let gateway; let token; let key;
 const offLoopback = [];
 
-async function rest(method, path, body) {
-  const response = await fetch(`${hub}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const rest = adminApi(() => hub, () => token);
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });

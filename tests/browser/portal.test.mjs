@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, adminToken, freePort, waitFor } from './support.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, adminApi, adminToken, freePort, waitFor } from './support.mjs';
 
 import { startProvider } from './oidc-provider.mjs';
 
@@ -50,16 +50,7 @@ let upstream; let provider; let gatehouse; let browser; let dataDir;
 let portal; let hub; let token;
 const offLoopback = [];
 
-async function admin(method, path, body) {
-  const response = await fetch(`${hub}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const admin = adminApi(() => hub, () => token);
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });

@@ -1,4 +1,5 @@
 // What the browser tests share: free ports, waiting for a server, and the Chromium they drive.
+import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -36,4 +37,19 @@ export async function adminToken(hub, password) {
     body: JSON.stringify({ name: 'browser-test', role: 'admin' }),
   });
   return (await issued.json()).secret;
+}
+
+// A caller of the hub's admin API with a bearer token: `call(method, path, body)` asserts a 2xx
+// and returns the parsed JSON (or null for an empty body).
+export function adminApi(hub, token) {
+  return async (method, path, body) => {
+    const response = await fetch(`${hub()}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
+    const text = await response.text();
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
 }

@@ -27,6 +27,8 @@ use gateway::compiled::CompileErrors;
 use gateway::snapshot::Snapshot;
 use serde::Serialize;
 
+use crate::web::thousands;
+
 pub use render::{render_json, render_markdown, render_text};
 
 /// How far back the applications that called an API version are counted.
@@ -274,19 +276,6 @@ fn count(n: usize, one: &str, many: &str) -> String {
         1 => format!("1 {one}"),
         n => format!("{} {many}", thousands(n as u64)),
     }
-}
-
-/// `2000` → `2,000`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 /// The tail of a message, naming whom an item affects: `— 3 applications called it in the last

@@ -37,6 +37,19 @@ pub fn render<T: Template>(template: &T) -> Response {
     }
 }
 
+/// A count with thousands separators (100,000), as every page and report writes counts.
+pub fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// An error page's title for its status.
 pub fn status_title(status: StatusCode) -> &'static str {
     match status {

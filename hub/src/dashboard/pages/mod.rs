@@ -203,14 +203,6 @@ impl Shown for crate::compiler::diff::ChangeKind {
 impl Shown for u64 {
     /// 12,345.
     fn shown(&self) -> String {
-        let digits = self.to_string();
-        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-        for (index, digit) in digits.chars().enumerate() {
-            if index > 0 && (digits.len() - index).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(digit);
-        }
-        out
+        crate::web::thousands(*self)
     }
 }
