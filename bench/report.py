@@ -375,7 +375,7 @@ def snapshot_section(facts: dict, summary: dict) -> list:
     lines = [
         "## Snapshot load and swap at scale (f)",
         "",
-        "`gatehouse_snapshot_load_microseconds` times `Runtime::apply_document` (parse, compile, swap); reading"
+        "`gatehouse_snapshot_load_duration_seconds` times `Runtime::apply_document` (parse, compile, swap); reading"
         " the file comes before it and is not in it, nor is keeping the last good snapshot on disk (written"
         " between the compile and the swap, its time left out)."
         " So two more measurements: the wall time from starting the process to its `gateway http://…` line (it"

@@ -38,8 +38,10 @@ pub async fn handle<B>(runtime: &Runtime, request: &Request<B>) -> Response<Full
             ),
         },
         "/metrics" => {
-            let mut text = runtime.telemetry.metrics.encode(runtime.limiter.store_failures());
-            append_target_health(runtime, &mut text);
+            let text = runtime
+                .telemetry
+                .metrics
+                .encode(&crate::telemetry::FleetReadings::read(runtime));
             let mut response = Response::new(Full::new(Bytes::from(text)));
             response.headers_mut().insert(
                 CONTENT_TYPE,
@@ -163,29 +165,6 @@ fn redacted_config(runtime: &Runtime) -> Option<serde_json::Value> {
         }
     }
     Some(document)
-}
-
-fn append_target_health(runtime: &Runtime, text: &mut String) {
-    let loaded = runtime.current();
-    let now = crate::proxy::now_ms();
-    let mut lines = String::from(
-        "# HELP gatehouse_upstream_target_up 1 when an upstream target takes traffic.\n# TYPE gatehouse_upstream_target_up gauge\n",
-    );
-    for api in &loaded.compiled.apis {
-        let upstreams =
-            std::iter::once(&api.upstream).chain(api.versions.iter().filter_map(|version| version.upstream.as_ref()));
-        for upstream in upstreams {
-            for target in upstream.targets.iter() {
-                let up = u8::from(target.is_available(now));
-                lines.push_str(&format!(
-                    "gatehouse_upstream_target_up{{api=\"{}\",target=\"{}\"}} {up}\n",
-                    api.name, target.url
-                ));
-            }
-        }
-    }
-    let eof = text.rfind("# EOF").unwrap_or(text.len());
-    text.insert_str(eof, &lines);
 }
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {

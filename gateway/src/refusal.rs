@@ -68,7 +68,7 @@ struct Problem<'a> {
     title: &'a str,
     status: u16,
     detail: String,
-    /// The rule that refused, as in the `gatehouse_refusals_total` metric.
+    /// The rule that refused, as in the metrics' `gatehouse_refusal` label.
     rule: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,

@@ -96,14 +96,18 @@ impl Runtime {
         let jwks = JwksCache::default();
         let telemetry = Telemetry::new(telemetry);
         let empty = build(&Snapshot::empty(), DocumentCopy::None, &pools, &jwks).expect("the empty snapshot compiles");
-        Arc::new(Runtime {
+        let runtime = Arc::new(Runtime {
             current: ArcSwap::from_pointee(empty),
             pools,
             limiter,
             jwks,
             telemetry,
             ready: AtomicBool::new(false),
-        })
+        });
+        if let Some(otel) = &runtime.telemetry.otel {
+            otel.observe_fleet(&Arc::downgrade(&runtime));
+        }
+        runtime
     }
 
     /// The snapshot in force; a request holds it until it finishes.
@@ -145,7 +149,7 @@ impl Runtime {
         // Consumers borrow from the document's bytes; the clone is a reference count.
         let bytes = document.clone();
         let snapshot = Snapshot::parse_borrowed(&bytes).inspect_err(|_| {
-            self.telemetry.metrics.snapshot_rejected.inc();
+            self.telemetry.metrics.snapshot_rejected();
         })?;
         self.apply_parsed(snapshot, document, last_good, started)
     }
@@ -159,7 +163,7 @@ impl Runtime {
     ) -> Result<Duration, ApplyError> {
         let revision = snapshot.revision;
         let mut loaded = build(&snapshot, DocumentCopy::None, &self.pools, &self.jwks).inspect_err(|_| {
-            self.telemetry.metrics.snapshot_rejected.inc();
+            self.telemetry.metrics.snapshot_rejected();
         })?;
         // Free the parsed document before the swap, not after: it is the largest thing here.
         drop(snapshot);

@@ -71,6 +71,10 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
     let mut telemetry = config.telemetry;
     // A gateway following a hub tells it its usage.
     telemetry.usage_summaries |= config.hub_url.is_some();
+    // OTLP names the gateway as the hub's fleet view does.
+    telemetry.otlp = telemetry
+        .otlp
+        .map(|otlp| otlp.with_instance(&source::hub::instance_name(config.listen)));
     let runtime = Runtime::with_workers(limiter, telemetry, workers);
     let last_good = LastGood::in_dir(&config.data_dir);
     source::start(&runtime, config.snapshot.as_deref(), Some(&last_good));

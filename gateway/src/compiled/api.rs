@@ -270,9 +270,14 @@ impl CompiledVersion {
 
     /// The operation a request matches; `path` is relative to the prefix and version segment.
     pub fn operation(&self, method: MethodSet, path: &str) -> Option<&Operation> {
+        self.operation_index(method, path).map(|index| &self.operations[index])
+    }
+
+    /// The index in `operations` of the operation a request matches.
+    pub fn operation_index(&self, method: MethodSet, path: &str) -> Option<usize> {
         self.operations
             .iter()
-            .find(|operation| operation.method == method && operation.matches(path))
+            .position(|operation| operation.method == method && operation.matches(path))
     }
 }
 

@@ -46,6 +46,7 @@ pub struct RedisLimiter {
     timeout: Duration,
     key_prefix: Box<str>,
     store_failures: AtomicU64,
+    failed_open: AtomicU64,
 }
 
 impl RedisLimiter {
@@ -69,6 +70,7 @@ impl RedisLimiter {
             timeout,
             key_prefix: DEFAULT_KEY_PREFIX.into(),
             store_failures: AtomicU64::new(0),
+            failed_open: AtomicU64::new(0),
         };
         // Connect and load the script now, so that the first request does not pay for it; a failure
         // here is no request's, so it is not counted.
@@ -93,6 +95,11 @@ impl RedisLimiter {
         self.store_failures.load(Ordering::Relaxed)
     }
 
+    /// How many of those failures let the request through (fail-open).
+    pub fn failed_open(&self) -> u64 {
+        self.failed_open.load(Ordering::Relaxed)
+    }
+
     /// Decides a request by `key` under `limits` at `now`, counting it in Redis if allowed.
     pub async fn check(&self, key: &str, limits: &PlanLimits, now: SystemTime) -> Decision {
         if limits.is_unlimited() {
@@ -110,6 +117,9 @@ impl RedisLimiter {
             }
             Ok(Err(_)) | Err(_) => {
                 self.store_failures.fetch_add(1, Ordering::Relaxed);
+                if self.fail_mode == FailMode::Open {
+                    self.failed_open.fetch_add(1, Ordering::Relaxed);
+                }
                 Decision::without_store(limits, self.fail_mode == FailMode::Open)
             }
         }

@@ -74,6 +74,14 @@ impl Limiter {
             Limiter::Redis(redis) => redis.store_failures(),
         }
     }
+
+    /// How many requests were let through because the shared store did not answer.
+    pub fn failed_open(&self) -> u64 {
+        match self {
+            Limiter::Local(_) => 0,
+            Limiter::Redis(redis) => redis.failed_open(),
+        }
+    }
 }
 
 /// The last instant the stores can count at: times plus a window stay below 2^53 µs, exact in Lua

@@ -91,7 +91,7 @@ impl PlanLimits {
     }
 
     /// The plan's name, shared: the local store keeps it per key without copying the text.
-    pub(super) fn plan_arc(&self) -> &Arc<str> {
+    pub(crate) fn plan_arc(&self) -> &Arc<str> {
         &self.plan
     }
 

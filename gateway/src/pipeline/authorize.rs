@@ -7,7 +7,7 @@ use hyper::body::Incoming;
 
 use super::{Caller, Routed};
 use crate::access::{AccessRequest, Decision, Denial, MethodSet, evaluate};
-use crate::compiled::{CompiledApi, CompiledSnapshot};
+use crate::compiled::{CompiledApi, CompiledSnapshot, CompiledVersion};
 use crate::refusal::Refusal;
 
 /// The rule that allowed a request.
@@ -16,22 +16,24 @@ pub(super) struct Grant {
     pub plan: usize,
 }
 
+/// Returns the index of the operation the request matched, for the metrics whatever the
+/// decision, and the grant or the refusal.
 pub(super) fn authorize(
     snapshot: &CompiledSnapshot,
     api: &CompiledApi,
     routed: &Routed,
     caller: &Caller,
     request: &Request<Incoming>,
-) -> Result<Grant, Refusal> {
+) -> (Option<usize>, Result<Grant, Refusal>) {
     let method = MethodSet::bit(request.method().as_str());
     let version = routed.version.map(|index| &api.versions[index]);
-    let operation = match version {
-        Some(version) if api.names_operations => {
-            let rest = &request.uri().path()[routed.prefix_len + routed.segment_len..];
-            version
-                .operation(method, if rest.is_empty() { "/" } else { rest })
-                .map(|operation| &*operation.id)
-        }
+    // Looked up for every version that has operations, for the metrics, even where no rule names one.
+    let matched = version.and_then(|version| {
+        let rest = &request.uri().path()[routed.prefix_len + routed.segment_len..];
+        version.operation_index(method, if rest.is_empty() { "/" } else { rest })
+    });
+    let operation = match (version, matched) {
+        (Some(version), Some(index)) if api.names_operations => Some(&*version.operations[index].id),
         _ => None,
     };
     let access = AccessRequest {
@@ -40,7 +42,20 @@ pub(super) fn authorize(
         method,
         operation,
     };
-    match evaluate(&api.rules, &access) {
+    (matched, decide(snapshot, api, version, caller, request, &access))
+}
+
+/// The rule's answer, and the refusal worded for the caller when it denies.
+fn decide(
+    snapshot: &CompiledSnapshot,
+    api: &CompiledApi,
+    version: Option<&CompiledVersion>,
+    caller: &Caller,
+    request: &Request<Incoming>,
+    access: &AccessRequest<'_>,
+) -> Result<Grant, Refusal> {
+    let operation = access.operation;
+    match evaluate(&api.rules, access) {
         Decision::Allowed { plan, .. } => Ok(Grant { plan }),
         Decision::Denied(denial) => {
             let groups: Vec<&str> = caller

@@ -46,6 +46,10 @@ pub struct RequestContext {
     /// Time spent waiting for the upstream's response headers.
     pub upstream_time: Option<std::time::Duration>,
     pub refusal: Option<&'static str>,
+    /// The index, in the routed version's operations, of the OpenAPI operation matched.
+    pub operation: Option<usize>,
+    /// The plan (index in the snapshot's plans) of the rule that granted access.
+    pub plan: Option<usize>,
 }
 
 /// Handles one request on the snapshot current when it arrived; a swap meanwhile does not
@@ -103,7 +107,15 @@ async fn steps(
     // Kept before authorizing, so that a 403 is told (metrics, access log, usage) with its caller.
     let caller = context.caller.insert(caller);
     // Authorize: the caller's groups must hold a rule for this API, version, method and operation.
-    let grant = authorize::authorize(&loaded.compiled, api, &routed, caller, request)?;
+    let (operation, grant) = authorize::authorize(&loaded.compiled, api, &routed, caller, request);
     // Rate-limit: the plan of the rule that granted access, per consumer or application.
-    rate_limit::check(runtime, loaded, grant.plan, caller).await
+    let limited = match grant {
+        Ok(grant) => Ok((grant.plan, rate_limit::check(runtime, loaded, grant.plan, caller).await)),
+        Err(refusal) => Err(refusal),
+    };
+    // For the metrics: a refusal is told with the operation, and a limit's with its plan.
+    context.operation = operation;
+    let (plan, limited) = limited?;
+    context.plan = Some(plan);
+    limited
 }

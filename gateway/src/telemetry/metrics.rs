@@ -1,24 +1,33 @@
-//! Prometheus metrics, served on the admin port's `/metrics`.
+//! Prometheus metrics, served on the admin port's `/metrics`, named as OpenTelemetry's
+//! Prometheus compatibility rules name the OTLP instruments (`otel`), so that one query reads the
+//! same either way. `deploy/METRICS.md` lists every metric and label.
 //!
-//! - `gatehouse_requests_total{api,version,method,status_class,consumer}`: every request.
-//! - `gatehouse_request_duration_seconds{api,version}`: whole time in the gateway.
-//! - `gatehouse_upstream_duration_seconds{api,version}`: time to the upstream's headers.
-//! - `gatehouse_gateway_added_seconds{api}`: the gateway's own share (whole minus upstream).
-//! - `gatehouse_refusals_total{api,reason}`: refusals by rule.
-//! - `gatehouse_upstream_target_up{api,target}`: 1 when a target takes traffic (written by `admin` at scrape time).
-//! - `gatehouse_snapshot_revision`, `gatehouse_snapshot_load_seconds`, `gatehouse_snapshot_rejected_total`.
-//! - `gatehouse_rate_limit_store_failures_total`: calls to the shared limit store that failed.
+//! Recorded per request: `http_server_request_duration_seconds` (every request, with its
+//! method, status, API, version, operation, consumer, application, plan and refusal),
+//! `http_client_request_duration_seconds` (the upstream's part) and
+//! `gatehouse_gateway_duration_seconds` (the gateway's own part). Gateway-wide readings
+//! (snapshot, targets, plans, the shared limit store) are taken at scrape time: `fleet`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 
 use super::Outcome;
+
+/// `http.server.request.duration` and `http.client.request.duration` buckets, in seconds: the
+/// semantic conventions' advice, with three more below 5 ms, where a gateway's answers fall.
+pub const REQUEST_BUCKETS: [f64; 17] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// `gatehouse.gateway.duration` buckets, in seconds: the gateway's own share is microseconds.
+pub const GATEWAY_BUCKETS: [f64; 11] = [
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+];
 
 /// A label value that shares the snapshot's string instead of copying it, with its content's
 /// hash worked out once. The metric families hash their label sets with SipHash on every
@@ -68,50 +77,64 @@ impl EncodeLabelValue for Label {
     }
 }
 
+/// One request's attributes, worked out once and recorded by Prometheus and by OTLP alike.
+/// The field names are the Prometheus labels; `otel` names them the OpenTelemetry way. An
+/// empty value is a label Prometheus drops, as an absent OTLP attribute.
 #[derive(Debug, Clone, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    api: Label,
-    version: Label,
-    method: Label,
-    status_class: &'static str,
-    consumer: Label,
+pub struct RequestLabels {
+    pub http_request_method: &'static str,
+    pub http_response_status_code: u16,
+    pub gatehouse_api: Label,
+    pub gatehouse_api_version: Label,
+    pub gatehouse_operation: Label,
+    pub gatehouse_consumer: Label,
+    pub gatehouse_application: Label,
+    pub gatehouse_plan: Label,
+    pub gatehouse_refusal: &'static str,
 }
 
 // One write into the family's SipHash instead of one per label: the labels' own hashes mixed.
 impl std::hash::Hash for RequestLabels {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let mixed = [self.api.hash, self.version.hash, self.method.hash, self.consumer.hash]
-            .into_iter()
-            .fold(self.status_class.as_bytes()[0] as u64, |mixed, hash| {
-                (mixed.rotate_left(17) ^ hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            });
+        let mixed = [
+            text_hash(self.http_request_method),
+            u64::from(self.http_response_status_code),
+            self.gatehouse_api.hash,
+            self.gatehouse_api_version.hash,
+            self.gatehouse_operation.hash,
+            self.gatehouse_consumer.hash,
+            self.gatehouse_application.hash,
+            self.gatehouse_plan.hash,
+            text_hash(self.gatehouse_refusal),
+        ]
+        .into_iter()
+        .fold(0, |mixed: u64, hash| {
+            (mixed.rotate_left(17) ^ hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        });
         state.write_u64(mixed);
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct ApiVersionLabels {
-    api: Label,
-    version: Label,
+/// A short static text's hash: its length and first and last bytes, enough to tell methods and
+/// refusal rules apart (equal texts hash alike, which is all `Hash` must promise).
+fn text_hash(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    let first = bytes.first().copied().unwrap_or(0);
+    let last = bytes.last().copied().unwrap_or(0);
+    (bytes.len() as u64) << 16 | u64::from(first) << 8 | u64::from(last)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct ApiLabels {
-    api: Label,
+struct RouteLabels {
+    gatehouse_api: Label,
+    gatehouse_api_version: Label,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct RefusalLabels {
-    api: Label,
-    reason: &'static str,
-}
-
-/// One API version's latency histograms and labels.
+/// One API version's upstream and gateway histograms, and its labels.
 #[derive(Clone)]
 pub struct RouteMetrics {
-    duration: Histogram,
-    upstream: Histogram,
-    added: Histogram,
+    client_duration: Histogram,
+    gateway_duration: Histogram,
     api: Label,
     version: Label,
 }
@@ -128,186 +151,174 @@ impl RouteMetrics {
     }
 }
 
-/// Every metric the gateway exports.
+/// The per-request metrics, and the snapshot's readings the fleet metrics report.
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    duration: Family<ApiVersionLabels, Histogram>,
-    upstream_duration: Family<ApiVersionLabels, Histogram>,
-    added: Family<ApiLabels, Histogram>,
-    refusals: Family<RefusalLabels, Counter>,
-    pub snapshot_revision: Gauge,
-    snapshot_load_micros: Gauge,
-    pub snapshot_rejected: Counter,
-    strings: Strings,
-}
-
-/// Shared label values for what is not in the snapshot.
-struct Strings {
+    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    client_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    gateway_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// Revision of the snapshot in force, its load time in microseconds, and snapshots refused.
+    snapshot_revision: AtomicU64,
+    snapshot_load_micros: AtomicU64,
+    snapshot_rejected: AtomicU64,
     none: Label,
-    anonymous: Label,
-    methods: [Label; 8],
 }
 
-fn histogram() -> Histogram {
-    // 100 µs to ~13 s.
-    Histogram::new(exponential_buckets(0.0001, 2.0, 18))
+fn request_histogram() -> Histogram {
+    Histogram::new(REQUEST_BUCKETS)
+}
+
+fn gateway_histogram() -> Histogram {
+    Histogram::new(GATEWAY_BUCKETS)
+}
+
+/// The method as the HTTP semantic conventions name it: `_OTHER` for one they do not know.
+pub fn method_name(method: &http::Method) -> &'static str {
+    use http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
+    }
 }
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("gatehouse");
-        let requests = Family::default();
-        registry.register(
-            "requests",
-            "Requests by API, version, method, status class and consumer",
+        let mut registry = Registry::default();
+        let requests = Family::new_with_constructor(request_histogram as fn() -> Histogram);
+        registry.register_with_unit(
+            "http_server_request_duration",
+            "Duration of HTTP server requests, from request to response headers",
+            Unit::Seconds,
             requests.clone(),
         );
-        let duration = Family::new_with_constructor(histogram as fn() -> Histogram);
-        registry.register(
-            "request_duration_seconds",
-            "Time in the gateway, from request to response headers",
-            duration.clone(),
+        let client_duration = Family::new_with_constructor(request_histogram as fn() -> Histogram);
+        registry.register_with_unit(
+            "http_client_request_duration",
+            "Duration of the gateway's requests to upstreams, to the response headers",
+            Unit::Seconds,
+            client_duration.clone(),
         );
-        let upstream_duration = Family::new_with_constructor(histogram as fn() -> Histogram);
-        registry.register(
-            "upstream_duration_seconds",
-            "Time from sending upstream to its response headers",
-            upstream_duration.clone(),
+        let gateway_duration = Family::new_with_constructor(gateway_histogram as fn() -> Histogram);
+        registry.register_with_unit(
+            "gatehouse_gateway_duration",
+            "The gateway's own share of a proxied request's time",
+            Unit::Seconds,
+            gateway_duration.clone(),
         );
-        let added = Family::new_with_constructor(histogram as fn() -> Histogram);
-        registry.register(
-            "gateway_added_seconds",
-            "The gateway's own share of a request's time",
-            added.clone(),
-        );
-        let refusals = Family::default();
-        registry.register("refusals", "Requests the gateway refused, by rule", refusals.clone());
-        let snapshot_revision = Gauge::default();
-        registry.register(
-            "snapshot_revision",
-            "Revision of the snapshot being enforced",
-            snapshot_revision.clone(),
-        );
-        let snapshot_load_micros = Gauge::default();
-        registry.register(
-            "snapshot_load_microseconds",
-            "Time the last snapshot took to parse, compile and swap",
-            snapshot_load_micros.clone(),
-        );
-        let snapshot_rejected = Counter::default();
-        registry.register(
-            "snapshot_rejected",
-            "Snapshots refused as invalid",
-            snapshot_rejected.clone(),
-        );
-        let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"]
-            .map(|method| Label::new(method.into()));
         Metrics {
             registry,
             requests,
-            duration,
-            upstream_duration,
-            added,
-            refusals,
-            snapshot_revision,
-            snapshot_load_micros,
-            snapshot_rejected,
-            strings: Strings {
-                none: Label::new("".into()),
-                anonymous: Label::new("".into()),
-                methods,
-            },
+            client_duration,
+            gateway_duration,
+            snapshot_revision: AtomicU64::new(0),
+            snapshot_load_micros: AtomicU64::new(0),
+            snapshot_rejected: AtomicU64::new(0),
+            none: Label::new("".into()),
         }
     }
 
+    /// Records a snapshot put in force.
     pub fn snapshot_loaded(&self, revision: u64, load_time: std::time::Duration) {
-        self.snapshot_revision.set(revision as i64);
-        self.snapshot_load_micros.set(load_time.as_micros() as i64);
+        self.snapshot_revision.store(revision, Ordering::Relaxed);
+        self.snapshot_load_micros
+            .store(load_time.as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// The handles of one API version's metrics, taken once when a snapshot loads so that
-    /// recording a request looks nothing up but its request counter.
+    /// Records a snapshot refused as invalid.
+    pub fn snapshot_rejected(&self) {
+        self.snapshot_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The revision in force, its load time in seconds, and how many snapshots were refused.
+    pub fn snapshot_readings(&self) -> (u64, f64, u64) {
+        (
+            self.snapshot_revision.load(Ordering::Relaxed),
+            self.snapshot_load_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            self.snapshot_rejected.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The handles of one API version's metrics, taken on the route's first request so that
+    /// recording looks nothing up but the request's own series.
     pub fn route_metrics(&self, api: &Arc<str>, version: Option<&Arc<str>>) -> RouteMetrics {
         let api = Label::new(api.clone());
-        let version = version.map_or_else(|| self.strings.none.clone(), |version| Label::new(version.clone()));
-        let api_version = ApiVersionLabels {
-            api: api.clone(),
-            version: version.clone(),
+        let version = version.map_or_else(|| self.none.clone(), |version| Label::new(version.clone()));
+        let labels = RouteLabels {
+            gatehouse_api: api.clone(),
+            gatehouse_api_version: version.clone(),
         };
         RouteMetrics {
-            duration: self.duration.get_or_create(&api_version).clone(),
-            upstream: self.upstream_duration.get_or_create(&api_version).clone(),
-            added: self.added.get_or_create(&ApiLabels { api: api.clone() }).clone(),
+            client_duration: self.client_duration.get_or_create(&labels).clone(),
+            gateway_duration: self.gateway_duration.get_or_create(&labels).clone(),
             api,
             version,
         }
     }
 
-    /// Records a request that took `total`; returns its route's handles, `None` for a request
-    /// no API was found for.
-    pub(super) fn record<'a>(
+    /// The labels of a finished request, and its route's handles (`None` when no API matched).
+    pub(super) fn request_labels<'a>(
         &self,
         outcome: &Outcome<'a>,
-        total: std::time::Duration,
         consumer_labels: bool,
-    ) -> Option<&'a RouteMetrics> {
+    ) -> (RequestLabels, Option<&'a RouteMetrics>) {
         let context = outcome.context;
-        let Some(routed) = context.routed else {
-            let labels = RefusalLabels {
-                api: self.strings.none.clone(),
-                reason: context.refusal.unwrap_or("route_not_found"),
-            };
-            self.refusals.get_or_create(&labels).inc();
-            return None;
-        };
-        let route = outcome.loaded.route_metrics(self, routed.api, routed.version);
-        let consumer = match (&context.caller, consumer_labels) {
-            (Some(caller), true) => Label::new(caller.user.clone()),
-            _ => self.strings.anonymous.clone(),
-        };
-        let method_index = crate::access::METHODS
-            .iter()
-            .position(|known| *known == outcome.method.as_str())
-            .unwrap_or(7);
-        let status_class = super::STATUS_CLASSES[super::status_class(outcome.status)];
+        let route = context
+            .routed
+            .map(|routed| outcome.loaded.route_metrics(self, routed.api, routed.version));
+        let label =
+            |value: Option<&Arc<str>>| value.map_or_else(|| self.none.clone(), |value| Label::new(value.clone()));
+        let caller = context.caller.as_ref().filter(|_| consumer_labels);
+        let compiled = &outcome.loaded.compiled;
+        let operation = context.routed.and_then(|routed| {
+            let version = &compiled.apis[routed.api].versions[routed.version?];
+            Some(&version.operations[context.operation?].id)
+        });
         let labels = RequestLabels {
-            api: route.api.clone(),
-            version: route.version.clone(),
-            method: self.strings.methods[method_index].clone(),
-            status_class,
-            consumer,
+            http_request_method: method_name(outcome.method),
+            http_response_status_code: outcome.status.as_u16(),
+            gatehouse_api: route.map_or_else(|| self.none.clone(), |route| route.api.clone()),
+            gatehouse_api_version: route.map_or_else(|| self.none.clone(), |route| route.version.clone()),
+            gatehouse_operation: label(operation),
+            gatehouse_consumer: label(caller.map(|caller| &caller.user)),
+            gatehouse_application: label(caller.and_then(|caller| caller.application.as_ref())),
+            gatehouse_plan: label(context.plan.map(|plan| outcome.loaded.plan_limits[plan].plan_arc())),
+            gatehouse_refusal: context.refusal.unwrap_or(""),
         };
-        self.requests.get_or_create(&labels).inc();
-        route.duration.observe(total.as_secs_f64());
-        if let Some(upstream) = context.upstream_time {
-            route.upstream.observe(upstream.as_secs_f64());
-            route.added.observe(total.saturating_sub(upstream).as_secs_f64());
-        }
-        if let Some(reason) = context.refusal {
-            self.refusals
-                .get_or_create(&RefusalLabels {
-                    api: route.api.clone(),
-                    reason,
-                })
-                .inc();
-        }
-        Some(route)
+        (labels, route)
     }
 
-    /// The text exposition format; `limit_store_failures` is read from the limiter, which owns it.
-    pub fn encode(&self, limit_store_failures: u64) -> String {
+    /// Records a request that took `total`, `upstream` of it waiting for the upstream.
+    pub(super) fn record(
+        &self,
+        labels: &RequestLabels,
+        route: Option<&RouteMetrics>,
+        total: std::time::Duration,
+        upstream: Option<std::time::Duration>,
+    ) {
+        self.requests.get_or_create(labels).observe(total.as_secs_f64());
+        if let (Some(route), Some(upstream)) = (route, upstream) {
+            route.client_duration.observe(upstream.as_secs_f64());
+            route
+                .gateway_duration
+                .observe(total.saturating_sub(upstream).as_secs_f64());
+        }
+    }
+
+    /// The text exposition format: the request metrics, then the fleet's `readings`.
+    pub fn encode(&self, readings: &super::fleet::FleetReadings) -> String {
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
-        let failures = limit_store_failures;
-        let eof = text.rfind("# EOF").unwrap_or(text.len());
-        text.insert_str(
-            eof,
-            &format!(
-                "# HELP gatehouse_rate_limit_store_failures Calls to the shared rate-limit store that failed.\n\
-                 # TYPE gatehouse_rate_limit_store_failures counter\ngatehouse_rate_limit_store_failures_total {failures}\n"
-            ),
-        );
+        prometheus_client::encoding::text::encode_registry(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        readings.encode(&mut text);
+        prometheus_client::encoding::text::encode_eof(&mut text).expect("writing to a String cannot fail");
         text
     }
 }

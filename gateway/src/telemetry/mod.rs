@@ -5,6 +5,7 @@
 //! With a hub to report to, also usage summaries (`usage`), which the hub stores for analytics.
 
 mod access_log;
+mod fleet;
 mod metrics;
 mod otel;
 mod usage;
@@ -14,7 +15,8 @@ use std::time::Instant;
 use http::{Method, Request, StatusCode};
 
 pub use access_log::AccessLog;
-pub use metrics::{Metrics, RouteMetrics};
+pub use fleet::{FleetReadings, PlanReading, TargetReading};
+pub use metrics::{GATEWAY_BUCKETS, Metrics, REQUEST_BUCKETS, RequestLabels, RouteMetrics, method_name};
 pub use otel::{Otel, OtelError, OtlpSettings, RequestSpan, TRACEPARENT, TRACESTATE};
 pub use usage::{LATENCY_BUCKETS_MS, N_LATENCY_BUCKETS, UsageAggregator, UsageCounts};
 
@@ -24,7 +26,8 @@ use crate::runtime::Loaded;
 /// Telemetry switches.
 #[derive(Debug, Clone, Copy)]
 pub struct TelemetrySettings {
-    /// Label request metrics with the consumer (user); off for very many consumers.
+    /// Label request metrics with the consumer (user) and application; off for very many
+    /// consumers.
     pub consumer_labels: bool,
     /// Write one JSON line per request to standard output.
     pub access_log: bool,
@@ -86,7 +89,9 @@ impl Telemetry {
     /// Records a finished request.
     pub fn record(&self, outcome: &Outcome<'_>) {
         let total = outcome.started.elapsed();
-        let route = self.metrics.record(outcome, total, self.settings.consumer_labels);
+        let upstream = outcome.context.upstream_time;
+        let (labels, route) = self.metrics.request_labels(outcome, self.settings.consumer_labels);
+        self.metrics.record(&labels, route, total, upstream);
         // A request no API was found for is a metric and a log line, not usage of any API.
         if let (Some(usage), Some(route)) = (&self.usage, route) {
             usage.record(outcome, route, total);
@@ -95,7 +100,7 @@ impl Telemetry {
             access_log.write(outcome);
         }
         if let Some(otel) = &self.otel {
-            otel.record(outcome);
+            otel.record(&labels, total, upstream);
         }
     }
 

@@ -1,7 +1,7 @@
 //! OpenTelemetry over OTLP/HTTP, only when an OTLP endpoint is configured: one server span per
 //! request, continuing the client's W3C trace context and handing the gateway's span to the
-//! upstream in `traceparent`, and the `http.server.request.duration` histogram. Prometheus
-//! (`metrics`) and the access log are left as they are.
+//! upstream in `traceparent`, and the same metrics as the Prometheus scrape (`metrics`,
+//! `fleet`), under the names and attributes `deploy/METRICS.md` lists, with the same buckets.
 //!
 //! The SDK batches spans and reads metrics on two threads of its own, so the request path only
 //! queues a finished span and updates a histogram. Exports go out through `export::ExportClient`.
@@ -10,12 +10,13 @@
 mod export;
 
 use std::borrow::Cow;
+use std::sync::Weak;
 use std::time::Duration;
 
 use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, Scheme, Uri};
 use http::{Method, Request};
-use opentelemetry::metrics::{Histogram, MeterProvider as _};
+use opentelemetry::metrics::{AsyncInstrument, Histogram, Meter, MeterProvider as _};
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
     Tracer as _, TracerProvider as _,
@@ -27,6 +28,8 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider};
 
 use super::Outcome;
+use super::metrics::{GATEWAY_BUCKETS, Label, REQUEST_BUCKETS, RequestLabels};
+use crate::runtime::Runtime;
 
 /// W3C Trace Context: the caller's span, and vendors' state that travels with it.
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -43,6 +46,8 @@ pub struct OtlpSettings {
     pub endpoint: &'static str,
     /// Longest a finished span or a metric point waits before it is exported.
     pub export_interval: Duration,
+    /// The resource's `service.instance.id` (the Prometheus `instance`); none when unset.
+    pub instance: Option<&'static str>,
 }
 
 /// Why OTLP export could not start.
@@ -60,17 +65,18 @@ pub struct Otel {
     tracer: SdkTracer,
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
+    meter: Meter,
     duration: Histogram<f64>,
+    client_duration: Histogram<f64>,
+    gateway_duration: Histogram<f64>,
 }
 
 /// The server span of one request, from [`Otel::start_span`] to [`Otel::end_span`]. Boxed, so
 /// that an `Option<RequestSpan>` costs the request path one word when OTLP is off.
 pub struct RequestSpan(Box<opentelemetry_sdk::trace::Span>);
 
-/// `http.server.request.duration` buckets, in seconds, as the HTTP semantic conventions advise.
-const DURATION_BOUNDARIES: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
+/// The resource's `service.name`: the Prometheus `job` of metrics that come over OTLP.
+pub const SERVICE_NAME: &str = "gatehouse-gateway";
 
 // Attribute names: OpenTelemetry's HTTP semantic conventions, then Gatehouse's own.
 const HTTP_REQUEST_METHOD: &str = "http.request.method";
@@ -85,6 +91,10 @@ const GATEHOUSE_API: &str = "gatehouse.api";
 const GATEHOUSE_API_VERSION: &str = "gatehouse.api_version";
 const GATEHOUSE_CONSUMER: &str = "gatehouse.consumer";
 const GATEHOUSE_REFUSAL: &str = "gatehouse.refusal";
+const GATEHOUSE_OPERATION: &str = "gatehouse.operation";
+const GATEHOUSE_APPLICATION: &str = "gatehouse.application";
+const GATEHOUSE_PLAN: &str = "gatehouse.plan";
+const GATEHOUSE_TARGET: &str = "gatehouse.target";
 
 // === impl OtlpSettings ===
 
@@ -105,7 +115,16 @@ impl OtlpSettings {
         Ok(OtlpSettings {
             endpoint: Box::leak(trimmed.to_owned().into_boxed_str()),
             export_interval: OtlpSettings::DEFAULT_EXPORT_INTERVAL,
+            instance: None,
         })
+    }
+
+    /// The same settings, naming the gateway `instance` (kept for the life of the process).
+    pub fn with_instance(self, instance: &str) -> OtlpSettings {
+        OtlpSettings {
+            instance: Some(Box::leak(instance.to_owned().into_boxed_str())),
+            ..self
+        }
     }
 
     /// The same settings, exporting every `export_interval`.
@@ -123,10 +142,13 @@ impl Otel {
     /// Builds the exporters and starts the SDK's batching threads; nothing is sent until there
     /// is something to send.
     pub fn new(settings: &OtlpSettings) -> Result<Otel, OtelError> {
-        let resource = Resource::builder_empty()
-            .with_service_name("gatehouse")
-            .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
-            .build();
+        let mut resource = Resource::builder_empty()
+            .with_service_name(SERVICE_NAME)
+            .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")));
+        if let Some(instance) = settings.instance {
+            resource = resource.with_attribute(KeyValue::new("service.instance.id", instance));
+        }
+        let resource = resource.build();
         let span_exporter = SpanExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
@@ -163,19 +185,125 @@ impl Otel {
         let scope = InstrumentationScope::builder("gatehouse")
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
-        let duration = meter_provider
-            .meter_with_scope(scope.clone())
-            .f64_histogram("http.server.request.duration")
-            .with_unit("s")
-            .with_description("Duration of HTTP server requests, from request to response headers")
-            .with_boundaries(DURATION_BOUNDARIES.to_vec())
-            .build();
+        let meter = meter_provider.meter_with_scope(scope.clone());
+        let histogram = |name: &'static str, description: &'static str, boundaries: &[f64]| {
+            meter
+                .f64_histogram(name)
+                .with_unit("s")
+                .with_description(description)
+                .with_boundaries(boundaries.to_vec())
+                .build()
+        };
+        let duration = histogram(
+            "http.server.request.duration",
+            "Duration of HTTP server requests, from request to response headers",
+            &REQUEST_BUCKETS,
+        );
+        let client_duration = histogram(
+            "http.client.request.duration",
+            "Duration of the gateway's requests to upstreams, to the response headers",
+            &REQUEST_BUCKETS,
+        );
+        let gateway_duration = histogram(
+            "gatehouse.gateway.duration",
+            "The gateway's own share of a proxied request's time",
+            &GATEWAY_BUCKETS,
+        );
         Ok(Otel {
             tracer: tracer_provider.tracer_with_scope(scope),
             tracer_provider,
             meter_provider,
+            meter,
             duration,
+            client_duration,
+            gateway_duration,
         })
+    }
+
+    /// Registers the gateway-wide metrics (`fleet`), read from `runtime` at each export; once
+    /// the runtime is gone they report nothing.
+    pub fn observe_fleet(&self, runtime: &Weak<Runtime>) {
+        let reading = |read: fn(&Runtime) -> u64| {
+            let runtime = runtime.clone();
+            move |observer: &dyn AsyncInstrument<u64>| {
+                if let Some(runtime) = runtime.upgrade() {
+                    observer.observe(read(&runtime), &[]);
+                }
+            }
+        };
+        self.meter
+            .u64_observable_gauge("gatehouse.snapshot.revision")
+            .with_description("Revision of the snapshot in force")
+            .with_callback(reading(|runtime| runtime.telemetry.metrics.snapshot_readings().0))
+            .build();
+        self.meter
+            .u64_observable_counter("gatehouse.snapshot.rejected")
+            .with_unit("{snapshot}")
+            .with_description("Snapshots refused as invalid")
+            .with_callback(reading(|runtime| runtime.telemetry.metrics.snapshot_readings().2))
+            .build();
+        self.meter
+            .u64_observable_counter("gatehouse.rate_limit.store.failures")
+            .with_unit("{check}")
+            .with_description("Rate-limit checks the shared store did not answer")
+            .with_callback(reading(|runtime| runtime.limiter.store_failures()))
+            .build();
+        self.meter
+            .u64_observable_counter("gatehouse.rate_limit.failed_open")
+            .with_unit("{request}")
+            .with_description("Requests let through unlimited because the shared store did not answer")
+            .with_callback(reading(|runtime| runtime.limiter.failed_open()))
+            .build();
+        let load = runtime.clone();
+        self.meter
+            .f64_observable_gauge("gatehouse.snapshot.load.duration")
+            .with_unit("s")
+            .with_description("Time the last snapshot took to parse, compile and swap")
+            .with_callback(move |observer| {
+                if let Some(runtime) = load.upgrade() {
+                    observer.observe(runtime.telemetry.metrics.snapshot_readings().1, &[]);
+                }
+            })
+            .build();
+        let targets = runtime.clone();
+        self.meter
+            .u64_observable_gauge("gatehouse.upstream.target.up")
+            .with_description("1 when an upstream target takes traffic")
+            .with_callback(move |observer| {
+                let Some(runtime) = targets.upgrade() else { return };
+                for target in super::fleet::targets(&runtime) {
+                    let attributes = [
+                        KeyValue::new(GATEHOUSE_API, target.api),
+                        KeyValue::new(GATEHOUSE_TARGET, target.target),
+                    ];
+                    observer.observe(u64::from(target.up), &attributes);
+                }
+            })
+            .build();
+        let limits = runtime.clone();
+        self.meter
+            .u64_observable_gauge("gatehouse.plan.rate_limit")
+            .with_unit("{request}")
+            .with_description("Requests a plan's rate limit allows per window")
+            .with_callback(move |observer| {
+                let Some(runtime) = limits.upgrade() else { return };
+                for plan in super::fleet::plans(&runtime) {
+                    observer.observe(plan.requests, &[KeyValue::new(GATEHOUSE_PLAN, plan.plan)]);
+                }
+            })
+            .build();
+        let windows = runtime.clone();
+        self.meter
+            .f64_observable_gauge("gatehouse.plan.rate_window")
+            .with_unit("s")
+            .with_description("A plan's rate-limit window")
+            .with_callback(move |observer| {
+                let Some(runtime) = windows.upgrade() else { return };
+                for plan in super::fleet::plans(&runtime) {
+                    observer.observe(plan.window_seconds, &[KeyValue::new(GATEHOUSE_PLAN, plan.plan)]);
+                }
+            })
+            .build();
     }
 
     /// Starts the request's server span as a child of the client's span when the request
@@ -262,24 +390,39 @@ impl Otel {
         span.end();
     }
 
-    /// Records the request in `http.server.request.duration`; the histogram's count is the
-    /// request count. Attribute values are the snapshot's shared strings: nothing is copied.
-    pub fn record(&self, outcome: &Outcome<'_>) {
-        let method = KeyValue::new(HTTP_REQUEST_METHOD, method_name(outcome.method).unwrap_or("_OTHER"));
-        let status = KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(outcome.status.as_u16()));
-        let seconds = outcome.started.elapsed().as_secs_f64();
-        let Some(routed) = outcome.context.routed else {
-            self.duration.record(seconds, &[method, status]);
-            return;
-        };
-        let api = &outcome.loaded.compiled.apis[routed.api];
-        let api_name = KeyValue::new(GATEHOUSE_API, api.name.clone());
-        match routed.version {
-            Some(version) => {
-                let version = KeyValue::new(GATEHOUSE_API_VERSION, api.versions[version].name.clone());
-                self.duration.record(seconds, &[method, status, api_name, version]);
+    /// Records a request: its labels as the Prometheus scrape has them, renamed to attributes
+    /// (an empty one left out), in `http.server.request.duration`, and its upstream's share in
+    /// `http.client.request.duration` and `gatehouse.gateway.duration`. Values are the
+    /// snapshot's shared strings: nothing is copied.
+    pub fn record(&self, labels: &RequestLabels, total: Duration, upstream: Option<Duration>) {
+        let mut attributes = Vec::with_capacity(9);
+        attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, labels.http_request_method));
+        attributes.push(KeyValue::new(
+            HTTP_RESPONSE_STATUS_CODE,
+            i64::from(labels.http_response_status_code),
+        ));
+        let push = |attributes: &mut Vec<KeyValue>, key: &'static str, label: &Label| {
+            if !label.value().is_empty() {
+                attributes.push(KeyValue::new(key, label.value().clone()));
             }
-            None => self.duration.record(seconds, &[method, status, api_name]),
+        };
+        push(&mut attributes, GATEHOUSE_API, &labels.gatehouse_api);
+        push(&mut attributes, GATEHOUSE_API_VERSION, &labels.gatehouse_api_version);
+        let route_attributes = attributes.len();
+        push(&mut attributes, GATEHOUSE_OPERATION, &labels.gatehouse_operation);
+        push(&mut attributes, GATEHOUSE_CONSUMER, &labels.gatehouse_consumer);
+        push(&mut attributes, GATEHOUSE_APPLICATION, &labels.gatehouse_application);
+        push(&mut attributes, GATEHOUSE_PLAN, &labels.gatehouse_plan);
+        if !labels.gatehouse_refusal.is_empty() {
+            attributes.push(KeyValue::new(GATEHOUSE_REFUSAL, labels.gatehouse_refusal));
+        }
+        self.duration.record(total.as_secs_f64(), &attributes);
+        if let Some(upstream) = upstream {
+            // API and version only, as the scrape has them: they follow method and status.
+            let route = &attributes[2..route_attributes];
+            self.client_duration.record(upstream.as_secs_f64(), route);
+            self.gateway_duration
+                .record(total.saturating_sub(upstream).as_secs_f64(), route);
         }
     }
 
@@ -319,18 +462,7 @@ fn report(what: &str, result: opentelemetry_sdk::error::OTelSdkResult) {
 
 /// The method as the semantic conventions name it; `None` for one they do not know.
 fn method_name(method: &Method) -> Option<&'static str> {
-    Some(match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => return None,
-    })
+    Some(super::method_name(method)).filter(|name| *name != "_OTHER")
 }
 
 /// The host the client addressed: the URI's authority (HTTP/2, absolute form), else `Host`.

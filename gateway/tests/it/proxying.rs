@@ -176,7 +176,7 @@ async fn weights_split_traffic_and_a_dead_target_is_retried_then_ejected() {
     let metrics = gateway.metrics().await;
     assert!(
         metrics.contains(&format!(
-            "gatehouse_upstream_target_up{{api=\"pets\",target=\"http://{dead}\"}} 0"
+            "gatehouse_upstream_target_up{{gatehouse_api=\"pets\",gatehouse_target=\"http://{dead}\"}} 0"
         )),
         "{metrics}"
     );

@@ -163,3 +163,22 @@ pub fn snapshot(upstream: &str, bob_limit: u64) -> Value {
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().pool_max_idle_per_host(16).build().unwrap()
 }
+
+/// The sum of the samples of `series` (a metric's full name, e.g. `..._count`) in Prometheus
+/// text whose labels include every `name="value"` pair of `labels`.
+pub fn metric_sum(metrics: &str, series: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(series)?;
+            let (labels_text, value) = match rest.strip_prefix('{') {
+                Some(rest) => rest.rsplit_once("} ")?,
+                None => ("", rest.strip_prefix(' ')?),
+            };
+            let wanted = labels
+                .iter()
+                .all(|(name, value)| labels_text.split(',').any(|pair| pair == format!("{name}=\"{value}\"")));
+            wanted.then(|| value.trim().parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}

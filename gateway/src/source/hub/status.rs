@@ -73,7 +73,7 @@ impl StatusBoard {
             .runtime
             .telemetry
             .metrics
-            .encode(self.runtime.limiter.store_failures());
+            .encode(&crate::telemetry::FleetReadings::default());
         let (requests, refusals) = request_totals(&metrics);
         StatusReport {
             instance: self.instance.clone(),
@@ -145,8 +145,8 @@ pub fn instance_name(listen: SocketAddr) -> String {
 }
 
 /// Requests and refusals since start, summed from the Prometheus text the admin port serves, so
-/// the hub and Prometheus count the same thing. A request the router found no API for is counted
-/// only as a refusal (`api=""`), so it is added to the requests too.
+/// the hub and Prometheus count the same thing: every request is one count of
+/// `http_server_request_duration_seconds`, and a refused one names its rule.
 pub fn request_totals(metrics: &str) -> (u64, u64) {
     let (mut requests, mut refusals) = (0, 0);
     for line in metrics.lines() {
@@ -157,12 +157,10 @@ pub fn request_totals(metrics: &str) -> (u64, u64) {
             continue;
         };
         let value = value as u64;
-        if series.starts_with("gatehouse_requests_total{") {
+        if series.starts_with("http_server_request_duration_seconds_count{") {
             requests += value;
-        } else if series.starts_with("gatehouse_refusals_total{") {
-            refusals += value;
-            if series.contains("api=\"\"") {
-                requests += value;
+            if !series.contains("gatehouse_refusal=\"\"") {
+                refusals += value;
             }
         }
     }

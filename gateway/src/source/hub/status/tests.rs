@@ -1,15 +1,16 @@
 use super::request_totals;
 
 #[test]
-fn totals_count_routed_requests_and_unrouted_refusals() {
+fn totals_count_every_request_and_the_refused() {
     let metrics = "\
-# HELP gatehouse_requests Requests by API, version, method, status class and consumer.
-# TYPE gatehouse_requests counter
-gatehouse_requests_total{api=\"pets\",version=\"v1\",method=\"GET\",status_class=\"2xx\",consumer=\"alice\"} 5
-gatehouse_requests_total{api=\"pets\",version=\"v1\",method=\"GET\",status_class=\"4xx\",consumer=\"\"} 2
-# TYPE gatehouse_refusals counter
-gatehouse_refusals_total{api=\"pets\",reason=\"credentials_missing\"} 2
-gatehouse_refusals_total{api=\"\",reason=\"route_not_found\"} 3
+# HELP http_server_request_duration_seconds Duration of HTTP server requests.
+# TYPE http_server_request_duration_seconds histogram
+# UNIT http_server_request_duration_seconds seconds
+http_server_request_duration_seconds_sum{http_request_method=\"GET\",http_response_status_code=\"200\",gatehouse_api=\"pets\",gatehouse_refusal=\"\"} 0.5
+http_server_request_duration_seconds_count{http_request_method=\"GET\",http_response_status_code=\"200\",gatehouse_api=\"pets\",gatehouse_refusal=\"\"} 5
+http_server_request_duration_seconds_bucket{le=\"0.0005\",http_request_method=\"GET\",http_response_status_code=\"200\",gatehouse_api=\"pets\",gatehouse_refusal=\"\"} 5
+http_server_request_duration_seconds_count{http_request_method=\"GET\",http_response_status_code=\"401\",gatehouse_api=\"pets\",gatehouse_refusal=\"credentials_missing\"} 2
+http_server_request_duration_seconds_count{http_request_method=\"GET\",http_response_status_code=\"404\",gatehouse_api=\"\",gatehouse_refusal=\"route_not_found\"} 3
 gatehouse_snapshot_revision 7
 gatehouse_rate_limit_store_failures_total 9
 # EOF
