@@ -9,6 +9,7 @@ mod gateway;
 mod impact;
 mod manifests;
 mod postgres;
+mod prometheus;
 mod restart;
 mod sqlite;
 mod support;
