@@ -413,7 +413,7 @@ pub struct GatewayArgs {
     #[arg(long, env = "GATEHOUSE_USAGE_INTERVAL_SECONDS", value_name = "SECONDS")]
     pub usage_interval_seconds: Option<u64>,
 
-    /// Leave the consumer label off request metrics (for very many consumers)
+    /// Leave the consumer and application labels off request metrics (for very many consumers)
     #[arg(long, env = "GATEHOUSE_NO_CONSUMER_LABELS")]
     pub no_consumer_labels: bool,
 
