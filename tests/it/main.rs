@@ -5,6 +5,7 @@
 
 mod cli;
 mod control_loop;
+mod dashboards;
 mod gateway;
 mod impact;
 mod manifests;
