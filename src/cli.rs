@@ -82,6 +82,11 @@ pub enum Command {
         after_help = "Exit status: 0 with the report printed (whatever it says), 1 when the verdict reaches --fail-on, 2 when no report can be made (a manifest set that does not build, a git or hub error).\n\nExamples:\n  gatehouse impact --base ./old --head ./new\n  gatehouse impact --git-base origin/main --head ./gatehouse --format markdown\n  GATEHOUSE_TOKEN=ghat_... gatehouse impact --git-base origin/main --head ./gatehouse --hub https://hub.example.com --fail-on breaking"
     )]
     Impact(ImpactArgs),
+    /// The demo's story: seed its users' keys, play their traffic, serve its upstream APIs.
+    #[command(
+        after_help = "Examples:\n  gatehouse demo upstream\n  GATEHOUSE_TOKEN=ghat_... gatehouse demo seed\n  gatehouse demo traffic --rate 5\n\nThe story, step by step: deploy/demo/README.md"
+    )]
+    Demo(crate::demo::DemoArgs),
 }
 
 /// `gatehouse impact`.

@@ -7,6 +7,7 @@ mod cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
+mod demo;
 mod impact;
 mod lint;
 mod manifests;
@@ -105,6 +106,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => runtime.block_on(manifests::apply(args)),
         Command::Lint(args) => return lint::run(args),
         Command::Impact(args) => return runtime.block_on(impact::run(args)),
+        Command::Demo(args) => return runtime.block_on(demo::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
