@@ -40,9 +40,11 @@ const BROKEN = [
   ["a schema version before Grafana 11", (d) => (d.schemaVersion = 30), "/schemaVersion: 30 is older than 39"],
   ["no gatehouse annotation", (d) => (d.annotations.list = d.annotations.list.filter((a) => a.type === "dashboard")), "no enabled Grafana annotation query"],
   ["a panel on a fixed data source", (d) => (firstTimeseries(d).datasource = { type: "prometheus", uid: "prom" }), "/datasource: not ${datasource}"],
-  ["a query filtering on job", (d) => (firstTimeseries(d).targets[0].expr = 'sum(rate(x{job="gatehouse"}[$__rate_interval]))'), "filters on job"],
-  ["a rate over a fixed window", (d) => (firstTimeseries(d).targets[0].expr = "sum(rate(x[5m]))"), "rate() over [5m]"],
+  ["a query filtering on job", (d) => (firstTimeseries(d).targets[0].expr = 'sum(rate(x{job="gatehouse"}[$__rate_interval]))'), "filters on a fixed job"],
+  ["a selector that does not choose the job", (d) => (firstTimeseries(d).targets[0].expr = 'sum(rate(x{instance=~"$instance"}[$__rate_interval]))'), 'does not choose job=~"$job"'],
+  ["a rate over a fixed window", (d) => (firstTimeseries(d).targets[0].expr = 'sum(rate(x{job=~"$job"}[5m]))'), "rate() over [5m]"],
   ["two panels with one id", (d) => (d.panels[1].id = d.panels[0].id), "is used twice"],
+  ["two panels with one title", (d) => (d.panels[1].title = d.panels[0].title), "/title: used twice"],
 ];
 
 for (const [name, breakIt, expected] of BROKEN) {

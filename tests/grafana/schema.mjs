@@ -136,9 +136,12 @@ function checkPanel(problems, where, panel) {
 
 /// What Gatehouse's dashboards promise beyond Grafana's schema: a schema version of Grafana 11 or
 /// later; a uid and a title; a `datasource` variable of type datasource (Prometheus) that every
-/// panel and query uses; unique panel ids; the annotation query that marks the hub's publishes and
-/// rollbacks; every query a PromQL `expr` with a `refId`, using `$__rate_interval` in `rate()` and
-/// `increase()` over short windows, and never filtering on `job` (the OTLP path sets it otherwise).
+/// panel and query uses; unique panel ids and titles; the annotation query that marks the hub's publishes and
+/// rollbacks; every query a PromQL `expr` with a `refId`, using `$__rate_interval` in `rate()`, and
+/// every selector choosing `job=~"$job"` and no fixed job. The metrics read the same whether
+/// Prometheus scraped the gateways or an OpenTelemetry collector's exporter (deploy/METRICS.md), but
+/// under different jobs, and a Prometheus may hold both: the `job` variable picks one, a fixed job
+/// would leave the other path's users with empty panels.
 export function houseRules(dashboard) {
   const problems = [];
   if (!(dashboard.schemaVersion >= MIN_SCHEMA_VERSION)) {
@@ -151,6 +154,9 @@ export function houseRules(dashboard) {
   const datasource = variables.find((variable) => variable.name === "datasource");
   if (!datasource || datasource.type !== "datasource" || datasource.query !== "prometheus") {
     problems.push("/templating/list: no variable `datasource` of type datasource with query prometheus");
+  }
+  if (!variables.some((variable) => variable.name === "job" && variable.type === "query")) {
+    problems.push("/templating/list: no query variable `job` (which path the metrics came by)");
   }
   for (const [index, variable] of variables.entries()) {
     if (variable.type === "query" && variable.datasource?.uid !== "${datasource}") {
@@ -166,10 +172,14 @@ export function houseRules(dashboard) {
   );
   if (!marks) problems.push("/annotations/list: no enabled Grafana annotation query on the tag `gatehouse`");
   const ids = new Set();
+  const titles = new Set();
   for (const [index, panel] of (dashboard.panels ?? []).entries()) {
     const where = `/panels/${index} (${panel.title})`;
     if (ids.has(panel.id)) problems.push(`${where}/id: ${panel.id} is used twice`);
     ids.add(panel.id);
+    // A failing panel is named by its title (tests/it/dashboards.rs), so titles are unique too.
+    if (titles.has(panel.title)) problems.push(`${where}/title: used twice`);
+    titles.add(panel.title);
     if (panel.type === "row") continue;
     if (panel.datasource?.uid !== "${datasource}") problems.push(`${where}/datasource: not \${datasource}`);
     if (!panel.targets?.length) problems.push(`${where}/targets: none`);
@@ -179,7 +189,14 @@ export function houseRules(dashboard) {
       if (typeof target.expr !== "string" || target.expr.trim() === "") problems.push(`${at}/expr: missing`);
       if (typeof target.refId !== "string") problems.push(`${at}/refId: missing`);
       const expr = target.expr ?? "";
-      if (/\bjob\s*(=|!=|=~|!~)/.test(expr)) problems.push(`${at}/expr: filters on job: ${expr}`);
+      for (const match of expr.matchAll(/\bjob\s*(=~|!~|!=|=)\s*"([^"]*)"/g)) {
+        if (match[1] !== "=~" || match[2] !== "$job") problems.push(`${at}/expr: filters on a fixed job: ${expr}`);
+      }
+      for (const match of expr.matchAll(/[A-Za-z_:][\w:]*\{([^}]*)\}/g)) {
+        if (!match[1].includes('job=~"$job"')) {
+          problems.push(`${at}/expr: the selector ${match[0]} does not choose job=~"$job": ${expr}`);
+        }
+      }
       // rate(metric{selector}[range]): the selector's braces hold no `}` in these dashboards.
       for (const match of expr.matchAll(/\b(i?rate)\(\s*[A-Za-z_:][\w:]*\s*(\{[^}]*\})?\s*\[([^\]]*)\]/g)) {
         if (match[3] !== "$__rate_interval") {
