@@ -349,7 +349,8 @@ async fn send_traffic(gateway: &str, keys: &Keys) -> u64 {
 /// Polls until bob's read is served (the gateway in `up` follows the hub within a second).
 async fn wait_for_revision(client: &reqwest::Client, gateway: &str, bob: &str) {
     let url = format!("{gateway}/shop/v1/orders");
-    for _ in 0..100 {
+    // Generous: a debug build beside other test binaries on two cores.
+    for _ in 0..300 {
         let response = client.get(&url).header("x-api-key", bob).send().await;
         if response.is_ok_and(|response| response.status() == 200) {
             return;
