@@ -23,6 +23,14 @@ const overview = () =>
   JSON.parse(readFileSync(shippedDashboards().find((file) => file.endsWith("apis-overview.json")), "utf8"));
 const firstTimeseries = (dashboard) => dashboard.panels.find((panel) => panel.type === "timeseries");
 
+test("a variable's definition, which Grafana's export writes, is tolerated; as a number it is not", () => {
+  const dashboard = overview();
+  dashboard.templating.list[1].definition = dashboard.templating.list[1].query.query;
+  assert.deepEqual(checkDashboard(dashboard), []);
+  dashboard.templating.list[1].definition = 5;
+  assert.ok(checkDashboard(dashboard).some((problem) => problem.includes('additional properties ("definition")')));
+});
+
 /// Each case breaks a fresh copy, and names a text that one of the problems must contain.
 const BROKEN = [
   ["schemaVersion as a string", (d) => (d.schemaVersion = "41"), "/schemaVersion: must be number"],
