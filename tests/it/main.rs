@@ -13,4 +13,5 @@ mod postgres;
 mod prometheus;
 mod restart;
 mod sqlite;
+mod story;
 mod support;
