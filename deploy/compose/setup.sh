@@ -8,8 +8,11 @@
 #      which the gateway services read at start;
 #   3. the demo's manifests applied (`gatehouse apply`): two APIs, two groups, two plans, two policies;
 #   4. alice (staff) and bob (partners), portal password $GATEHOUSE_DEMO_PASSWORD, an application and an
-#      API key each, the keys written to $SETUP_DIR/demo-keys.env for demo traffic;
-#   5. one published revision, which the gateways then enforce.
+#      API key each, the keys written to $SETUP_DIR/demo-keys.env, for calling the demo by hand;
+#   5. the story's manifests (SETUP_DEMO_MANIFESTS: deploy/demo/manifests, the employees and payroll
+#      APIs, groups support and hr) applied too, and `gatehouse demo seed`'s users (sam, priya, hana)
+#      with a key each in $SETUP_DIR/demo-keys.txt, which the demo-traffic services play;
+#   6. one published revision, which the gateways then enforce.
 #
 # Done once: $SETUP_DIR/setup-done marks it, so `docker compose up` again changes nothing (and the
 # tokens and keys stay valid). `docker compose down -v` forgets everything, the hub's database too.
@@ -68,6 +71,10 @@ for gateway in $gateways; do
 done
 
 GATEHOUSE_TOKEN=$admin_token gatehouse apply "$manifests" --hub "$hub"
+if [ -n "${SETUP_DEMO_MANIFESTS:-}" ]; then
+  # Without --prune: each set only adds to what the other made.
+  GATEHOUSE_TOKEN=$admin_token gatehouse apply "$SETUP_DEMO_MANIFESTS" --hub "$hub"
+fi
 
 keys=""
 for user in alice:staff bob:partners; do
@@ -82,6 +89,11 @@ for user in alice:staff bob:partners; do
 done
 (umask 077 && printf '%s' "$keys" > "$out/demo-keys.env")
 echo "compose-setup: alice's and bob's API keys in $out/demo-keys.env"
+
+if [ -n "${SETUP_DEMO_MANIFESTS:-}" ]; then
+  # Unpublished: the one publish below carries everything.
+  GATEHOUSE_TOKEN=$admin_token gatehouse demo seed --hub "$hub" --keys "$out/demo-keys.txt" --no-publish
+fi
 
 call POST /revisions '{"message":"compose-setup: the demo"}'
 echo "compose-setup: published revision $(grep -o '"number": *[0-9]*' "$response" | head -n 1 | tr -dc 0-9)"
