@@ -496,3 +496,31 @@ impl Drop for Recorder {
         self.server.abort();
     }
 }
+
+#[test]
+fn demo_traffic_refuses_bad_flags_naming_each() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--rate", "0"], "--rate"),
+        (&["--rate", "fast"], "--rate"),
+        (&["--gateway", "127.0.0.1:8000"], "--gateway"),
+        (&["--duration", "5d"], "--duration"),
+    ];
+    for (flags, named) in cases {
+        let mut command = gatehouse();
+        command.args(["demo", "traffic", "--key", "sam=ghk_x"]).args(flags);
+        let exited = run_to_exit(&mut command);
+        assert_eq!(exited.status.code(), Some(64), "{flags:?}: {exited:?}");
+        assert!(
+            exited.stderr.contains(named),
+            "{flags:?} names {named}: {}",
+            exited.stderr
+        );
+    }
+    // No keys at all: a usage error that says how to get some.
+    let dir = TempDir::new();
+    let mut command = gatehouse();
+    command.args(["demo", "traffic"]).current_dir(dir.path());
+    let exited = run_to_exit(&mut command);
+    assert_eq!(exited.status.code(), Some(64), "{exited:?}");
+    assert!(exited.stderr.contains("gatehouse demo seed"), "{}", exited.stderr);
+}
