@@ -24,7 +24,7 @@ trap 'rm -f "$response"' EXIT
 
 # Grafana takes a while on its first start (database migrations): up to two minutes.
 tries=0
-until curl -fsS -o /dev/null "$grafana/api/health"; do
+until curl -fs -o /dev/null "$grafana/api/health"; do
   tries=$((tries + 1))
   if [ "$tries" -ge 120 ]; then
     echo "grafana-init: $grafana/api/health does not answer" >&2
