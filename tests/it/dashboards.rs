@@ -119,6 +119,7 @@ async fn every_dashboard_panel_has_data_from_a_real_gateway_and_prometheus() {
         .args(["--hub-listen", "127.0.0.1:0"])
         .args(["--gateway-listen", "127.0.0.1:0"])
         .args(["--gateway-admin-listen", "127.0.0.1:0"])
+        .args(["--portal-listen", "127.0.0.1:0"])
         .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
     let mut up = Hub::start(command);
     let gateway =
