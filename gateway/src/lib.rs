@@ -12,6 +12,7 @@ pub mod compiled;
 pub mod config;
 pub mod health;
 pub mod jwt;
+pub mod lifecycle;
 pub mod limit;
 pub mod pipeline;
 pub mod proxy;

@@ -31,8 +31,12 @@ pub enum Refusal {
     RouteNotFound,
     /// The API has versions and the request selected none.
     VersionNotFound { api: String, hint: String },
-    /// The selected version is retired.
-    VersionRetired { api: String, version: String },
+    /// The selected version is retired; its lifecycle signals name its successor, if any.
+    VersionRetired {
+        api: String,
+        version: String,
+        lifecycle: Option<Box<crate::lifecycle::Lifecycle>>,
+    },
     /// No credentials the API accepts.
     CredentialsMissing { api: String, challenge: HeaderValue },
     /// An API key that matches no consumer.
@@ -72,6 +76,9 @@ struct Problem<'a> {
     rule: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
+    /// A retired version's successor, by name, for clients that move on by themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    successor: Option<&'a str>,
 }
 
 impl Refusal {
@@ -129,7 +136,17 @@ impl Refusal {
             Refusal::VersionNotFound { api, hint } => {
                 format!("API `{api}` has no version for this request; select one with {hint}")
             }
-            Refusal::VersionRetired { api, version } => format!("version `{version}` of API `{api}` is retired"),
+            Refusal::VersionRetired {
+                api,
+                version,
+                lifecycle,
+            } => match lifecycle.as_ref().and_then(|lifecycle| lifecycle.successor()) {
+                Some(successor) => format!(
+                    "version `{version}` of API `{api}` is retired; its successor is `{}`, at {}",
+                    successor.name, successor.url
+                ),
+                None => format!("version `{version}` of API `{api}` is retired"),
+            },
             Refusal::CredentialsMissing { api, .. } => format!("API `{api}` needs an API key or a bearer token"),
             Refusal::ApiKeyUnknown { .. } => "the API key is not known (revoked, or never issued)".into(),
             Refusal::ApiKeyExpired { key_id, .. } => format!("the API key `{key_id}` has expired"),
@@ -156,6 +173,13 @@ impl Refusal {
             detail: self.detail(),
             rule: self.rule(),
             request_id,
+            successor: match &self {
+                Refusal::VersionRetired {
+                    lifecycle: Some(lifecycle),
+                    ..
+                } => lifecycle.successor().map(|successor| &*successor.name),
+                _ => None,
+            },
         };
         let body = serde_json::to_vec(&problem).expect("a problem always serialises");
         let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
@@ -169,6 +193,10 @@ impl Refusal {
             | Refusal::JwtRejected { challenge, .. } => {
                 headers.insert(WWW_AUTHENTICATE, challenge);
             }
+            Refusal::VersionRetired {
+                lifecycle: Some(lifecycle),
+                ..
+            } => lifecycle.apply(headers),
             Refusal::RateLimited {
                 headers: limit_headers, ..
             }

@@ -70,6 +70,10 @@ pub struct VersionEntry {
     /// Its index within the API, as access rules count versions.
     pub index: usize,
     pub granted: bool,
+    /// Its lifecycle as published (what the gateway signals): Unix seconds, and the successor.
+    pub deprecated_at: Option<i64>,
+    pub sunset_at: Option<i64>,
+    pub successor: Option<String>,
 }
 
 /// Why a catalog is empty, said to the user.
@@ -179,6 +183,9 @@ fn entry(
             status: version.status,
             index,
             granted: access::granting(&compiled.rules, groups, Some(index)).next().is_some(),
+            deprecated_at: version.deprecated_at,
+            sunset_at: version.sunset_at,
+            successor: version.successor.clone(),
         })
         .filter(|version| version.granted || sees_everything)
         .collect();

@@ -8,6 +8,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::Problems;
 use crate::access::{MethodSet, Rule};
+use crate::lifecycle::Lifecycle;
 use crate::route::normalize_path_prefix;
 use crate::snapshot::{ApiSpec, OperationSpec, SelectorSpec, VersionSpec, VersionStatus};
 use crate::upstream::{PoolCache, Upstream};
@@ -44,6 +45,8 @@ pub struct CompiledVersion {
     pub upstream: Option<Arc<Upstream>>,
     /// Operations, literal paths before templated ones.
     pub operations: Vec<Operation>,
+    /// `Deprecation`, `Sunset` and the successor's `Link`; `None` for a version that sends none.
+    pub lifecycle: Option<Box<Lifecycle>>,
 }
 
 /// An operation's method and path template, for matching requests to operation ids.
@@ -116,8 +119,9 @@ impl CompiledApi {
                 );
             }
             api.add_selector(version, index, &version_field, problems);
-            api.versions
-                .push(CompiledVersion::compile(version, &version_field, pools, problems));
+            let mut compiled = CompiledVersion::compile(version, &version_field, pools, problems);
+            compiled.lifecycle = Lifecycle::compile(spec, version, &version_field, problems);
+            api.versions.push(compiled);
         }
         api
     }
@@ -265,6 +269,7 @@ impl CompiledVersion {
             status: spec.status,
             upstream,
             operations,
+            lifecycle: None,
         }
     }
 

@@ -77,6 +77,10 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
     if let Some(request_id) = &context.request_id {
         response.headers_mut().insert(proxy::REQUEST_ID, request_id.clone());
     }
+    // Lifecycle: a deprecated version's signals, precomputed, on every answer it gives.
+    if let Some(lifecycle) = lifecycle_of(&loaded, &context) {
+        lifecycle.apply(response.headers_mut());
+    }
     let outcome = Outcome {
         loaded: &loaded,
         context: &context,
@@ -88,6 +92,14 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
     runtime.telemetry.record(&outcome);
     runtime.telemetry.end_span(span, &outcome);
     response
+}
+
+/// The lifecycle signals of the version a request was routed to, when it sends any.
+fn lifecycle_of<'a>(loaded: &'a Loaded, context: &RequestContext) -> Option<&'a crate::lifecycle::Lifecycle> {
+    let routed = context.routed?;
+    loaded.compiled.apis[routed.api].versions[routed.version?]
+        .lifecycle
+        .as_deref()
 }
 
 /// The enforcement steps before proxying; each reads what the earlier ones left in `context`.

@@ -52,6 +52,7 @@ pub(super) fn route(snapshot: &CompiledSnapshot, request: &Request<Incoming>) ->
             return Err(Refusal::VersionRetired {
                 api: api.name.to_string(),
                 version: chosen.name.to_string(),
+                lifecycle: chosen.lifecycle.clone(),
             });
         }
     }

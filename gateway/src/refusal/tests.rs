@@ -16,6 +16,7 @@ fn each_refusal_has_its_status_and_rule() {
         Refusal::VersionRetired {
             api: "a".into(),
             version: "v1".into(),
+            lifecycle: None,
         },
         StatusCode::GONE,
         "version_retired",

@@ -199,6 +199,17 @@ pub struct VersionSpec {
     /// The version's operations from its OpenAPI document, for rules that name operations.
     #[serde(default)]
     pub operations: Vec<OperationSpec>,
+    /// When the version was (or will be) deprecated, Unix seconds: its `Deprecation` header.
+    /// Left out when absent, so older snapshots keep their content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated_at: Option<i64>,
+    /// When the version stops being served, Unix seconds: its `Sunset` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sunset_at: Option<i64>,
+    /// The version (of the same API) that replaces this one: its `Link: rel="successor-version"`,
+    /// and named by the 410 of a retired version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor: Option<String>,
 }
 
 /// Where a version is in its life.

@@ -6,6 +6,7 @@ mod upstream;
 mod enforcement;
 mod hub_stream;
 mod jwt;
+mod lifecycle;
 mod metrics_parity;
 mod otel;
 mod proxying;

@@ -7,6 +7,7 @@
 //! gateway's own compiler (`gateway::compiled`, the one implementation of its rules) refuses.
 
 pub mod diff;
+mod lifecycle;
 pub mod openapi;
 
 use std::collections::HashMap;
@@ -116,6 +117,9 @@ fn api_spec(api: &Api, versions: &[&ApiVersion], problems: &mut Vec<FieldError>)
                 }),
                 None => Vec::new(),
             },
+            deprecated_at: version.spec.deprecated_at.map(|at| at.timestamp()),
+            sunset_at: version.spec.sunset_at.map(|at| at.timestamp()),
+            successor: lifecycle::successor(version, versions, problems),
         })
         .collect();
     ApiSpec {

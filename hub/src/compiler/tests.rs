@@ -34,6 +34,9 @@ fn state() -> HubState {
             selector: Some(Selector::Path { segment: name.into() }),
             openapi: Some(DOCUMENT.into()),
             upstream: None,
+            deprecated_at: None,
+            sunset_at: None,
+            successor: None,
         },
     };
     let user = |name: &str, disabled: bool| User {

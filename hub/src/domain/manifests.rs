@@ -176,7 +176,8 @@ async fn plan_and_apply(
     if prune {
         prune_kind::<ApiVersion>(tx, actor, &state.versions, "ApiVersion", &mut steps).await?;
     }
-    for version in &state.versions {
+    // A successor goes in before the versions that name it, since a reference must exist.
+    for version in crate::model::api_version::successors_first(&state.versions) {
         upsert(tx, actor, version.clone(), "ApiVersion", &mut steps)
             .await
             .map_err(|error| located(DocumentKind::Api, &version.api, error))?;

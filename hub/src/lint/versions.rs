@@ -73,6 +73,9 @@ fn selector_claim(api: &str, version: &VersionEntry<'_>) -> String {
             selector: version.spec.selector.clone(),
             openapi: None,
             upstream: None,
+            deprecated_at: None,
+            sunset_at: None,
+            successor: None,
         },
     };
     object

@@ -94,6 +94,15 @@ pub struct VersionSpec {
     /// Its own upstream, when it differs from the API's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<Upstream>,
+    /// When it was (or will be) deprecated, RFC 3339: the gateway's `Deprecation` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it stops being served, RFC 3339: the gateway's `Sunset` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sunset_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The version of this API that replaces it: the gateway's successor `Link`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor: Option<String>,
 }
 
 /// `kind: Group`.

@@ -54,6 +54,9 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
                 openapi: None,
                 openapi_file,
                 upstream: version.spec.upstream.clone(),
+                deprecated_at: version.spec.deprecated_at,
+                sunset_at: version.spec.sunset_at,
+                successor: version.spec.successor.clone(),
             });
         }
         let spec = ApiSpec {

@@ -208,6 +208,9 @@ fn build_api(set: &ManifestSet, document: &LocatedDocument, state: &mut Manifest
                 selector: version.selector.clone(),
                 openapi,
                 upstream: version.upstream.clone(),
+                deprecated_at: version.deprecated_at,
+                sunset_at: version.sunset_at,
+                successor: version.successor.clone(),
             },
         };
         if let Some(object) = checked(document, &prefix, object, problems) {

@@ -1,11 +1,12 @@
 //! An API version: one version of an API, its OpenAPI document, how requests select it, its
 //! own upstream if it differs, and where it is in its life (draft to retired).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::api::{Upstream, check_upstream};
-use super::{Api, Kind, Reference, UniqueClaim};
+use super::{Api, Kind, ObjectRef, Reference, UniqueClaim};
 use crate::validate::{Checker, FieldError, MAX_TEXT_LEN};
 
 /// One version of an API, as stored and shown.
@@ -37,6 +38,19 @@ pub struct ApiVersionSpec {
     /// This version's own upstream, when it differs from the API's.
     #[serde(default)]
     pub upstream: Option<Upstream>,
+    /// When this version was (or will be) deprecated: the gateway's `Deprecation` header
+    /// (RFC 9745). A deprecated version without it says "deprecated since an unknown date".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated_at: Option<DateTime<Utc>>,
+    /// When this version stops being served: the gateway's `Sunset` header (RFC 8594). Not
+    /// before `deprecated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sunset_at: Option<DateTime<Utc>>,
+    /// The version of the same API that replaces this one: the gateway's
+    /// `Link: <…>; rel="successor-version"`, and named by a retired version's 410.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "v2")]
+    pub successor: Option<String>,
 }
 
 /// Where a version is in its life.
@@ -122,6 +136,7 @@ impl Kind for ApiVersion {
         if let Some(upstream) = &spec.upstream {
             check_upstream(&mut checker, "upstream", upstream);
         }
+        check_lifecycle(&mut checker, spec);
         checker.finish().map(|()| version)
     }
 
@@ -130,7 +145,30 @@ impl Kind for ApiVersion {
     }
 
     fn references(&self) -> Vec<Reference> {
-        vec![Reference::owner("api", Api::KIND, &self.api)]
+        let mut references = vec![Reference::owner("api", Api::KIND, &self.api)];
+        // The successor must exist; so `successor: unknown API version` names the field.
+        if let Some(successor) = &self.spec.successor {
+            references.push(Reference::to(
+                "successor",
+                ApiVersion::KIND,
+                ApiVersion::key_of(&self.api, successor),
+            ));
+        }
+        references
+    }
+
+    /// Deleting the successor leaves this version without one.
+    fn detach(&mut self, target: &ObjectRef) -> bool {
+        let successor = self
+            .spec
+            .successor
+            .as_deref()
+            .map(|name| ApiVersion::key_of(&self.api, name));
+        let detached = target.kind == ApiVersion::KIND && successor.as_deref() == Some(target.key.as_str());
+        if detached {
+            self.spec.successor = None;
+        }
+        detached
     }
 
     fn unique_claims(&self) -> Vec<UniqueClaim> {
@@ -153,6 +191,62 @@ impl Kind for ApiVersion {
 
     fn search_text(&self) -> String {
         self.spec.description.clone()
+    }
+}
+
+/// `versions` ordered so that each version's successor (when among them) comes before it, for
+/// writing them one by one; otherwise in their order. A cycle is written in its order (and
+/// refused by the reference check, as it should be).
+pub fn successors_first(versions: &[ApiVersion]) -> Vec<&ApiVersion> {
+    let mut ordered: Vec<&ApiVersion> = Vec::with_capacity(versions.len());
+    let mut placed = vec![false; versions.len()];
+    let index_of = |api: &str, name: &str| {
+        versions
+            .iter()
+            .position(|version| version.api == api && version.spec.name == name)
+    };
+    for start in 0..versions.len() {
+        // Walk the chain from `start` to its first placed (or missing) successor, then place
+        // it from the far end back.
+        let mut chain = Vec::new();
+        let mut at = Some(start);
+        while let Some(index) = at.filter(|index| !placed[*index] && !chain.contains(index)) {
+            chain.push(index);
+            let version = &versions[index];
+            at = version
+                .spec
+                .successor
+                .as_deref()
+                .and_then(|name| index_of(&version.api, name));
+        }
+        for index in chain.into_iter().rev() {
+            placed[index] = true;
+            ordered.push(&versions[index]);
+        }
+    }
+    ordered
+}
+
+/// The lifecycle fields: a successor that is another version's name, and a sunset not before
+/// the deprecation.
+fn check_lifecycle(checker: &mut Checker, spec: &ApiVersionSpec) {
+    if let Some(successor) = &spec.successor {
+        checker.name("successor", successor);
+        checker.ensure(
+            *successor != spec.name,
+            "successor",
+            "must name another version of the API, not this one",
+        );
+    }
+    if let (Some(deprecated_at), Some(sunset_at)) = (spec.deprecated_at, spec.sunset_at) {
+        checker.ensure(sunset_at > deprecated_at, "sunset_at", "must be after `deprecated_at`");
+    }
+    for (field, at) in [("deprecated_at", spec.deprecated_at), ("sunset_at", spec.sunset_at)] {
+        checker.ensure(
+            at.is_none_or(|at| at.timestamp() >= 0),
+            field,
+            "must be after 1970-01-01T00:00:00Z",
+        );
     }
 }
 

@@ -21,7 +21,8 @@ on_both_stores!(
     a_post_without_the_csrf_token_is_refused,
     forms_refuse_bad_input_next_to_the_field_and_keep_it,
     an_admin_builds_a_policy_publishes_and_the_views_show_it,
-    analytics_charts_add_up_to_the_usage_the_gateways_reported
+    analytics_charts_add_up_to_the_usage_the_gateways_reported,
+    version_form_sets_the_lifecycle_and_refuses_a_bad_date
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -673,4 +674,65 @@ async fn a_session_ends_when_the_password_is_reset_or_the_user_is_created_again(
         StatusCode::SEE_OTHER,
         "a new account under the name is not signed in"
     );
+}
+
+/// The version form's deprecation, sunset and successor: a bad date is refused next to its
+/// field and kept; good ones are stored, and the form shows them back.
+async fn version_form_sets_the_lifecycle_and_refuses_a_bad_date(app: TestApp) {
+    seed(&app).await;
+    let mut admin = Browser::signed_in(&app, "root", Role::Admin).await;
+    let csrf = admin.csrf.clone();
+    let form = |deprecated_at: &'static str| {
+        [
+            ("name", "v1"),
+            ("status", "deprecated"),
+            ("selector", "path"),
+            ("selector_value", "v1"),
+            ("deprecated_at", deprecated_at),
+            ("sunset_at", "2026-07-01T00:00"),
+            ("successor", "v2"),
+        ]
+    };
+    let with_csrf = |fields: [(&'static str, &'static str); 7]| {
+        let mut all = vec![("csrf", csrf.clone())];
+        all.extend(fields.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        all
+    };
+    let bad = with_csrf(form("soon"));
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let page = multipart(&mut admin, "/dashboard/apis/pets/versions", &bad, "").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    assert!(
+        field_error(&page.text, "deprecated_at").contains("not a date"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(r#"value="soon""#), "what was typed is kept");
+    let unknown = with_csrf(form("2026-01-01T00:00:00Z"));
+    let unknown: Vec<(&str, &str)> = unknown.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let page = multipart(&mut admin, "/dashboard/apis/pets/versions", &unknown, "").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    assert!(field_error(&page.text, "successor").contains("v2"), "{}", page.text);
+    let v2 = [
+        ("csrf", csrf.as_str()),
+        ("name", "v2"),
+        ("status", "published"),
+        ("selector", "path"),
+        ("selector_value", "v2"),
+    ];
+    let page = multipart(&mut admin, "/dashboard/apis/pets/versions", &v2, "").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let page = multipart(&mut admin, "/dashboard/apis/pets/versions", &unknown, "").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let stored = app.viewer("GET", "/api/v1/apis/pets/versions/v1", None).await.json;
+    assert_eq!(
+        (&stored["deprecated_at"], &stored["sunset_at"], &stored["successor"]),
+        (
+            &serde_json::json!("2026-01-01T00:00:00Z"),
+            &serde_json::json!("2026-07-01T00:00:00Z"),
+            &serde_json::json!("v2")
+        )
+    );
+    let form = admin.get("/dashboard/apis/pets/versions/v1").await;
+    assert!(form.text.contains(r#"value="2026-07-01T00:00:00Z""#), "{}", form.text);
 }

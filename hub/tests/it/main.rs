@@ -9,6 +9,7 @@ mod crud;
 mod dashboard;
 mod events;
 mod impact;
+mod lifecycle;
 mod lint;
 mod listing;
 mod manifests;

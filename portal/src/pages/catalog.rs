@@ -117,6 +117,10 @@ struct ApiPage {
     versions: Vec<(String, &'static str, bool)>,
     version: Option<String>,
     version_status: &'static str,
+    /// The chosen version's deprecation and sunset, in a sentence; `None` when it has neither.
+    lifecycle: Option<String>,
+    /// The chosen version's successor, linked beside that sentence.
+    successor: Option<String>,
     document: Option<openapi::Document>,
     document_error: Option<String>,
     operations: Vec<OperationView>,
@@ -234,6 +238,8 @@ pub async fn api_page(
             .collect(),
         version: chosen.map(|version| version.name.clone()),
         version_status: chosen.map_or("", |version| status_word(version.status)),
+        lifecycle: chosen.and_then(|version| super::lifecycle::sentence(version, chrono::Utc::now())),
+        successor: chosen.and_then(|version| version.successor.clone()),
         document,
         document_error,
         operations,

@@ -3,6 +3,7 @@
 
 pub mod applications;
 pub mod catalog;
+mod lifecycle;
 pub mod sign_in;
 
 use askama::Template;

@@ -2,6 +2,7 @@
 //! (SQLite and Postgres), driven by an HTTP client with a cookie jar, as a browser would.
 
 mod catalog;
+mod lifecycle;
 mod security;
 mod sign_in;
 mod support;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod gateways;
 pub mod groups;
 pub mod keys;
+mod lifecycle_form;
 pub mod overview;
 pub mod plans;
 pub mod policies;

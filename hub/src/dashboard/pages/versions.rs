@@ -8,6 +8,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::Response;
 
 use super::apis::{parse_targets, targets_text};
+use super::lifecycle_form;
 use super::{CsrfForm, Nav, refused, see};
 use crate::dashboard::error::DashboardError;
 use crate::dashboard::form::{FieldErrors, Refused, head};
@@ -31,6 +32,11 @@ pub struct VersionForm {
     pub openapi: String,
     /// Its own targets, one `URL weight` a line; empty uses the API's.
     pub targets: String,
+    /// RFC 3339, or `YYYY-MM-DDTHH:MM` (what a browser's date-time field sends) in UTC.
+    pub deprecated_at: String,
+    pub sunset_at: String,
+    /// The successor version's name; empty for none.
+    pub successor: String,
 }
 
 pub const STATUSES: [&str; 4] = ["draft", "published", "deprecated", "retired"];
@@ -60,6 +66,9 @@ impl VersionForm {
             selector_value,
             openapi: spec.openapi.clone().unwrap_or_default(),
             targets: spec.upstream.as_ref().map(targets_text).unwrap_or_default(),
+            deprecated_at: spec.deprecated_at.map(lifecycle_form::date_text).unwrap_or_default(),
+            sunset_at: spec.sunset_at.map(lifecycle_form::date_text).unwrap_or_default(),
+            successor: spec.successor.clone().unwrap_or_default(),
         }
     }
 
@@ -105,6 +114,9 @@ impl VersionForm {
             selector_value: take("selector_value"),
             openapi: upload.unwrap_or_else(|| take("openapi")),
             targets: take("targets"),
+            deprecated_at: take("deprecated_at"),
+            sunset_at: take("sunset_at"),
+            successor: take("successor"),
         };
         Ok((form, errors))
     }
@@ -139,6 +151,8 @@ impl VersionForm {
             }
         };
         let upstream = (!self.targets.trim().is_empty()).then(|| parse_targets(&mut errors, "targets", &self.targets));
+        let deprecated_at = lifecycle_form::parse_date(&mut errors, "deprecated_at", &self.deprecated_at);
+        let sunset_at = lifecycle_form::parse_date(&mut errors, "sunset_at", &self.sunset_at);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -151,6 +165,9 @@ impl VersionForm {
                 selector,
                 openapi: Some(self.openapi.clone()).filter(|document| !document.trim().is_empty()),
                 upstream,
+                deprecated_at,
+                sunset_at,
+                successor: Some(self.successor.trim().to_owned()).filter(|successor| !successor.is_empty()),
             },
         })
     }
@@ -167,6 +184,9 @@ fn place(field: &str) -> Option<&'static str> {
             "selector" => "selector",
             "openapi" => "openapi",
             "upstream" => "targets",
+            "deprecated_at" => "deprecated_at",
+            "sunset_at" => "sunset_at",
+            "successor" => "successor",
             _ => return None,
         },
     })
