@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::prometheus::Prometheus;
-use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, run_to_exit};
+use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, run_to_exit, up_on_free_ports};
 
 /// The scrape interval of the test's Prometheus (see `prometheus.rs`): Grafana's `$__interval`
 /// never goes below the data source's scrape interval.
@@ -111,20 +111,8 @@ async fn every_dashboard_panel_has_data_from_a_real_gateway_and_prometheus() {
 
     let (upstream_url, _upstream) = upstream().await;
     let data_dir = TempDir::new();
-    let mut command = gatehouse();
-    command
-        .arg("up")
-        .arg("--data-dir")
-        .arg(data_dir.path())
-        .args(["--hub-listen", "127.0.0.1:0"])
-        .args(["--gateway-listen", "127.0.0.1:0"])
-        .args(["--gateway-admin-listen", "127.0.0.1:0"])
-        .args(["--portal-listen", "127.0.0.1:0"])
-        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    let mut up = Hub::start(command);
-    let gateway =
-        url_on(&up.wait_for_stdout_line(|line| line.starts_with("gateway ") && !line.starts_with("gateway admin")));
-    let gateway_admin = url_on(&up.wait_for_stdout_line(|line| line.starts_with("gateway admin")));
+    let mut up = Hub::start(up_on_free_ports(data_dir.path()));
+    let (gateway, gateway_admin) = up.gateway_urls();
     let token = up.issue_admin_token("admin", ADMIN_PASSWORD).await;
     let keys = set_up_hub(&up, &token, &upstream_url).await;
 
@@ -359,13 +347,6 @@ async fn wait_for_revision(client: &reqwest::Client, gateway: &str, bob: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the gateway never served GET {url} with bob's key");
-}
-
-fn url_on(line: &str) -> String {
-    line.split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL on {line:?}"))
-        .to_owned()
 }
 
 // === the dashboards, as Grafana reads them ===

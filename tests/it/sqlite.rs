@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, hub_on_sqlite};
+use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, hub_on_sqlite, up_on_free_ports, url_on};
 
 #[tokio::test]
 async fn health_and_readiness_answer_200() {
@@ -136,26 +136,8 @@ async fn reference_page_loads_swagger_ui_served_by_the_binary() {
 #[tokio::test]
 async fn up_serves_the_hub_and_the_gateway_and_prints_its_data_directory() {
     let data_dir = TempDir::new();
-    let mut command = gatehouse();
-    command
-        .arg("up")
-        .arg("--data-dir")
-        .arg(data_dir.path())
-        .args(["--hub-listen", "127.0.0.1:0"])
-        .args([
-            "--gateway-listen",
-            "127.0.0.1:0",
-            "--gateway-admin-listen",
-            "127.0.0.1:0",
-        ])
-        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    let mut hub = Hub::start(command);
-    let gateway_admin = hub.wait_for_stdout_line(|line| line.starts_with("gateway admin"));
-    let gateway_admin = gateway_admin
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap()
-        .to_owned();
+    let mut hub = Hub::start(up_on_free_ports(data_dir.path()));
+    let gateway_admin = url_on(&hub.wait_for_stdout_line(|line| line.starts_with("gateway admin")));
     let health = reqwest::get(format!("{gateway_admin}/healthz"))
         .await
         .expect("GET the gateway's /healthz");

@@ -16,7 +16,7 @@ use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::prometheus::Prometheus;
-use crate::support::{ADMIN_PASSWORD, Exited, Hub, TempDir, gatehouse, hub_on_sqlite, run_to_exit};
+use crate::support::{ADMIN_PASSWORD, Exited, Hub, TempDir, gatehouse, hub_on_sqlite, run_to_exit, up_on_free_ports};
 
 /// The service-account token the hub is given for Grafana.
 const GRAFANA_TOKEN: &str = "glsa_story_test_token";
@@ -49,22 +49,12 @@ async fn a_lowered_plan_shows_as_429s_at_its_annotation_and_a_rollback_ends_them
     let upstream = start_upstream();
     let (manifests, manifests_pr) = demo_manifests(dir.path(), &upstream.origin);
 
-    let mut command = gatehouse();
+    let mut command = up_on_free_ports(&dir.path().join("data"));
     command
-        .arg("up")
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["--hub-listen", "127.0.0.1:0"])
-        .args(["--gateway-listen", "127.0.0.1:0"])
-        .args(["--gateway-admin-listen", "127.0.0.1:0"])
-        .args(["--portal-listen", "127.0.0.1:0"])
         .args(["--grafana-url", &grafana.origin])
-        .env("GATEHOUSE_GRAFANA_TOKEN", GRAFANA_TOKEN)
-        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        .env("GATEHOUSE_GRAFANA_TOKEN", GRAFANA_TOKEN);
     let mut up = Hub::start(command);
-    let gateway =
-        url_on(&up.wait_for_stdout_line(|line| line.starts_with("gateway ") && !line.starts_with("gateway admin")));
-    let gateway_admin = url_on(&up.wait_for_stdout_line(|line| line.starts_with("gateway admin")));
+    let (gateway, gateway_admin) = up.gateway_urls();
     let token = up.issue_admin_token("admin", ADMIN_PASSWORD).await;
 
     // The demo as the README sets it up: manifests applied and published, the users' keys seeded.
@@ -397,13 +387,6 @@ async fn latest_revision(hub: &Hub, token: &str) -> i64 {
     body["items"][0]["revision"]
         .as_i64()
         .unwrap_or_else(|| panic!("a revision: {body}"))
-}
-
-fn url_on(line: &str) -> String {
-    line.split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL on {line:?}"))
-        .to_owned()
 }
 
 fn tags(annotation: &Recorded) -> Vec<String> {

@@ -50,6 +50,30 @@ pub fn hub_on_sqlite(data_dir: &Path) -> Command {
     command
 }
 
+/// `gatehouse up` on the embedded SQLite store in `data_dir`, every role on a free loopback port,
+/// with `ADMIN_PASSWORD`.
+pub fn up_on_free_ports(data_dir: &Path) -> Command {
+    let mut command = gatehouse();
+    command
+        .arg("up")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--hub-listen", "127.0.0.1:0"])
+        .args(["--gateway-listen", "127.0.0.1:0"])
+        .args(["--gateway-admin-listen", "127.0.0.1:0"])
+        .args(["--portal-listen", "127.0.0.1:0"])
+        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    command
+}
+
+/// The first `http://` URL on a line the binary printed.
+pub fn url_on(line: &str) -> String {
+    line.split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL on {line:?}"))
+        .to_owned()
+}
+
 /// `gatehouse hub` on a Postgres database, on a port the system picks.
 pub fn hub_on_postgres(database_url: &str) -> Command {
     let mut command = gatehouse();
@@ -165,6 +189,14 @@ impl Hub {
     }
 
     /// The first stderr line that satisfies `predicate`, waiting for the hub to print it.
+    /// The gateway's and its admin port's URLs, as `up` prints them.
+    pub fn gateway_urls(&mut self) -> (String, String) {
+        let gateway =
+            self.wait_for_stdout_line(|line| line.starts_with("gateway ") && !line.starts_with("gateway admin"));
+        let admin = self.wait_for_stdout_line(|line| line.starts_with("gateway admin"));
+        (url_on(&gateway), url_on(&admin))
+    }
+
     pub fn wait_for_stderr_line(&mut self, predicate: impl Fn(&str) -> bool) -> String {
         self.wait_for_line(false, predicate)
     }

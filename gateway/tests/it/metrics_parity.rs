@@ -216,15 +216,19 @@ fn number(value: &Value) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The series of one metrics export, as a Prometheus scrape of them would name them.
-fn translate(export: &Value, series: &mut BTreeMap<Series, f64>) {
-    let metrics = export["resourceMetrics"]
+/// Every metric of one metrics export, whatever resource and scope it came under.
+fn metrics_of(export: &Value) -> impl Iterator<Item = &Value> {
+    export["resourceMetrics"]
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|resource| resource["scopeMetrics"].as_array().into_iter().flatten())
-        .flat_map(|scope| scope["metrics"].as_array().into_iter().flatten());
-    for metric in metrics {
+        .flat_map(|scope| scope["metrics"].as_array().into_iter().flatten())
+}
+
+/// The series of one metrics export, as a Prometheus scrape of them would name them.
+fn translate(export: &Value, series: &mut BTreeMap<Series, f64>) {
+    for metric in metrics_of(export) {
         let name = prometheus_name(metric);
         if let Some(points) = metric["histogram"]["dataPoints"].as_array() {
             for point in points {
@@ -338,13 +342,7 @@ impl Sink {
     fn bounds(&self) -> BTreeMap<String, Vec<f64>> {
         let mut bounds = BTreeMap::new();
         for export in self.exports.lock().unwrap().iter() {
-            let metrics = export["metrics"]["resourceMetrics"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|resource| resource["scopeMetrics"].as_array().into_iter().flatten())
-                .flat_map(|scope| scope["metrics"].as_array().into_iter().flatten());
-            for metric in metrics {
+            for metric in metrics_of(&export["metrics"]) {
                 if let Some(point) = metric["histogram"]["dataPoints"].get(0) {
                     let values = point["explicitBounds"].as_array().unwrap();
                     bounds.insert(
