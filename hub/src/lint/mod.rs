@@ -167,6 +167,12 @@ pub const RULES: &[Rule] = &[
         hint: "publish the version that replaces it, or keep this one published until there is one",
     },
     Rule {
+        id: "successor-unserved",
+        severity: Severity::Error,
+        summary: "A version's successor that is not a version of the same API, or is a draft (publishing refuses a link to a version no gateway serves).",
+        hint: "name a published version of this API as the successor, or publish it first",
+    },
+    Rule {
         id: "quota-below-rate",
         severity: Severity::Warning,
         summary: "A plan whose quota is smaller than what its rate limit allows in one window, so the rate limit never applies.",

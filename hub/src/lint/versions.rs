@@ -1,6 +1,6 @@
 //! API versions: their OpenAPI documents (`openapi-invalid`), selectors that leave a version
 //! unreachable (`version-unrouted`), and deprecated versions with nowhere to go
-//! (`deprecated-without-successor`).
+//! (`deprecated-without-successor`), or a successor that is not there (`successor-unserved`).
 //!
 //! Selectors are compared by the hub's own claim (`ApiVersion::unique_claims`): at most one
 //! version of an API without a selector (the default), and no two with the same path segment,
@@ -32,7 +32,7 @@ pub(super) fn check_openapi(index: &Index<'_>, findings: &mut Vec<Finding>) {
     }
 }
 
-/// Finds `version-unrouted` and `deprecated-without-successor`.
+/// Finds `version-unrouted`, `deprecated-without-successor` and `successor-unserved`.
 pub(super) fn check(index: &Index<'_>, findings: &mut Vec<Finding>) {
     for api in &index.apis {
         let mut claims: Vec<(String, &VersionEntry<'_>)> = Vec::new();
@@ -43,6 +43,7 @@ pub(super) fn check(index: &Index<'_>, findings: &mut Vec<Finding>) {
                 None => claims.push((claim, version)),
             }
         }
+        check_successors(api, findings);
         let has_published = api
             .versions
             .iter()
@@ -59,6 +60,29 @@ pub(super) fn check(index: &Index<'_>, findings: &mut Vec<Finding>) {
                 ));
             }
         }
+    }
+}
+
+/// `successor-unserved`: each named successor must be a served version of the same API.
+fn check_successors(api: &ApiEntry<'_>, findings: &mut Vec<Finding>) {
+    for version in &api.versions {
+        let Some(successor) = &version.spec.successor else {
+            continue;
+        };
+        let found = api.versions.iter().find(|other| other.spec.name == *successor);
+        let problem = match found {
+            None => "is not a version of the API",
+            Some(other) if other.spec.status == VersionStatus::Draft => "is a draft, which no gateway serves",
+            Some(_) => continue,
+        };
+        findings.push(finding(
+            "successor-unserved",
+            api.document.locate(&version.field("successor")),
+            format!(
+                "the successor `{successor}` of version `{}` of API `{}` {problem}",
+                version.spec.name, api.document.name
+            ),
+        ));
     }
 }
 

@@ -584,6 +584,47 @@ fn a_deprecated_version_without_a_published_one_is_found() {
 }
 
 #[test]
+fn a_successor_that_is_missing_or_a_draft_is_found() {
+    let files = edited(
+        "apis/pets.yaml",
+        "      openapi_file: pets/v1.yaml\n",
+        "      openapi_file: pets/v1.yaml\n      successor: v3\n",
+    );
+    let found = expect(
+        &run(&files),
+        &files,
+        "successor-unserved",
+        Severity::Error,
+        "apis/pets.yaml",
+        "successor: v3",
+    );
+    assert!(found.message.contains("not a version"), "{found:?}");
+    let files = edited(
+        "apis/pets.yaml",
+        "      openapi_file: pets/v1.yaml\n    - name: v2\n      status: published\n",
+        "      openapi_file: pets/v1.yaml\n      successor: v2\n    - name: v2\n      status: draft\n",
+    );
+    let found = expect(
+        &run(&files),
+        &files,
+        "successor-unserved",
+        Severity::Error,
+        "apis/pets.yaml",
+        "successor: v2",
+    );
+    assert!(found.message.contains("draft"), "{found:?}");
+    let files = edited(
+        "apis/pets.yaml",
+        "      openapi_file: pets/v1.yaml\n",
+        "      openapi_file: pets/v1.yaml\n      successor: v2\n",
+    );
+    assert!(
+        run(&files).iter().all(|finding| finding.rule != "successor-unserved"),
+        "a published successor is fine"
+    );
+}
+
+#[test]
 fn an_api_no_policy_grants_is_a_warning() {
     let files = with(
         clean(),
