@@ -144,8 +144,8 @@ fn last_used(runtime: &Runtime, query: &str) -> Response<Full<Bytes>> {
     json(StatusCode::OK, serde_json::json!({ "last_used": used }))
 }
 
-/// The snapshot in force, as loaded, with key hashes cut to a prefix: enough to tell keys
-/// apart, not enough to look one up.
+/// The snapshot in force, as loaded, with key hashes cut to a prefix (enough to tell keys
+/// apart, not enough to look one up) and upstream private keys replaced by `(redacted)`.
 fn redacted_config(runtime: &Runtime) -> Option<serde_json::Value> {
     // The empty start has no document.
     if !runtime.is_ready() {
@@ -164,6 +164,7 @@ fn redacted_config(runtime: &Runtime) -> Option<serde_json::Value> {
             }
         }
     }
+    crate::upstream::tls::redact_document(&mut document);
     Some(document)
 }
 

@@ -138,6 +138,9 @@ pub struct UpstreamSpec {
     /// Probing targets in the background; absent for none.
     #[serde(default)]
     pub active_health: Option<ActiveHealthSpec>,
+    /// TLS to its `https://` targets; absent for the defaults (see `upstream::tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::upstream::tls::UpstreamTlsSpec>,
 }
 
 /// One upstream server.

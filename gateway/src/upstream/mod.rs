@@ -3,6 +3,7 @@
 
 mod balance;
 mod pool;
+pub mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -18,6 +19,7 @@ use crate::snapshot::{ActiveHealthSpec, PassiveHealthSpec, UpstreamSpec};
 use balance::Schedule;
 
 pub use pool::{PoolCache, PooledBody, SendError, TargetPool, set_worker_slot};
+use tls::UpstreamTls;
 
 /// A request body on its way upstream: the client's stream, or nothing (for a retry, which
 /// only happens when there was no body).
@@ -64,9 +66,23 @@ impl Upstream {
         if spec.targets.is_empty() {
             problems.push(format!("{field}.targets"), "must list at least one target");
         }
+        // Built once for all the upstream's https targets; plain http ones never need it.
+        let https = spec.targets.iter().any(|target| target.url.starts_with("https://"));
+        let tls = match (&spec.tls, https) {
+            (None, false) => None,
+            (tls, _) => match UpstreamTls::build(tls.as_ref().unwrap_or(&Default::default())) {
+                Ok(tls) => Some(Arc::new(tls)),
+                Err(tls_problems) => {
+                    for problem in tls_problems {
+                        problems.push(format!("{field}.tls.{}", problem.field), problem.message);
+                    }
+                    None
+                }
+            },
+        };
         let mut targets = Vec::with_capacity(spec.targets.len());
         for (index, target) in spec.targets.iter().enumerate() {
-            match Target::parse(&target.url, target.weight, pools) {
+            match Target::parse(&target.url, target.weight, pools, tls.as_ref()) {
                 Ok(parsed) => targets.push(parsed),
                 Err(message) => problems.push(format!("{field}.targets[{index}].url"), message),
             }
@@ -126,20 +142,32 @@ impl Upstream {
 }
 
 impl Target {
-    fn parse(url: &str, weight: u32, pools: Option<&PoolCache>) -> Result<Target, String> {
+    fn parse(
+        url: &str,
+        weight: u32,
+        pools: Option<&PoolCache>,
+        tls: Option<&Arc<UpstreamTls>>,
+    ) -> Result<Target, String> {
         let uri: http::Uri = url.parse().map_err(|error| format!("is not a URL: {error}"))?;
-        let scheme = uri.scheme().cloned().ok_or("must start with http://")?;
-        if scheme != Scheme::HTTP {
-            return Err("must be http:// (TLS to upstreams is not supported yet)".into());
+        let scheme = uri.scheme().cloned().ok_or("must start with http:// or https://")?;
+        if scheme != Scheme::HTTP && scheme != Scheme::HTTPS {
+            return Err("must be http:// or https://".into());
         }
         let authority = uri.authority().cloned().ok_or("must name a host")?;
         if uri.query().is_some() {
             return Err("must not have a query".into());
         }
+        // The TLS of an https target, with the name its handshakes send and verify.
+        let tls = match (scheme == Scheme::HTTPS, tls) {
+            (true, Some(tls)) => Some((tls.clone(), tls.server_name_for(authority.host())?)),
+            // The upstream's TLS did not compile; that problem is reported on its own field.
+            (true, None) => return Err("cannot be reached: the upstream's `tls` is invalid".into()),
+            (false, _) => None,
+        };
         let base_path = uri.path().trim_end_matches('/');
         let host_header = http::HeaderValue::from_str(authority.as_str()).map_err(|_| "has an invalid host")?;
         Ok(Target {
-            pool: pools.map(|pools| pools.get(&authority)),
+            pool: pools.map(|pools| pools.get(&authority, tls)),
             host_header,
             url: url.into(),
             scheme,

@@ -25,9 +25,14 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
 use super::ProxyBody;
+use super::tls::UpstreamTls;
+
+/// An https target's TLS, and the name its handshakes send in SNI and verify.
+pub(crate) type TargetTls = (Arc<UpstreamTls>, ServerName<'static>);
 
 /// Most idle connections kept per target, shared out among its worker slots.
 const MAX_IDLE: usize = 512;
@@ -42,6 +47,8 @@ pub enum SendError {
     Connect { authority: String, source: std::io::Error },
     #[error("connecting to {authority} timed out")]
     ConnectTimeout { authority: String },
+    #[error("the TLS handshake with {authority} failed: {source}")]
+    Tls { authority: String, source: std::io::Error },
     #[error("the upstream connection failed: {0}")]
     Request(#[from] hyper::Error),
 }
@@ -49,7 +56,10 @@ pub enum SendError {
 impl SendError {
     /// Whether no byte of the request reached the upstream, so another target may be tried.
     pub fn is_connect(&self) -> bool {
-        matches!(self, SendError::Connect { .. } | SendError::ConnectTimeout { .. })
+        matches!(
+            self,
+            SendError::Connect { .. } | SendError::ConnectTimeout { .. } | SendError::Tls { .. }
+        )
     }
 }
 
@@ -57,6 +67,8 @@ impl SendError {
 #[derive(Debug)]
 pub struct TargetPool {
     authority: Authority,
+    /// Present for an https target.
+    tls: Option<TargetTls>,
     idle: Box<[Mutex<Vec<Idle>>]>,
 }
 
@@ -78,9 +90,10 @@ struct Idle {
 }
 
 impl TargetPool {
-    fn new(authority: Authority, slots: usize) -> TargetPool {
+    fn new(authority: Authority, tls: Option<TargetTls>, slots: usize) -> TargetPool {
         TargetPool {
             authority,
+            tls,
             idle: (0..slots.max(1)).map(|_| Mutex::new(Vec::new())).collect(),
         }
     }
@@ -139,24 +152,37 @@ impl TargetPool {
 
     async fn connect(&self, connect_timeout: Duration) -> Result<SendRequest<ProxyBody>, SendError> {
         let authority = self.authority.as_str();
-        let port = self.authority.port_u16().unwrap_or(80);
-        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect((self.authority.host(), port)))
-            .await
-            .map_err(|_| SendError::ConnectTimeout {
-                authority: authority.to_owned(),
-            })?
-            .map_err(|source| SendError::Connect {
-                authority: authority.to_owned(),
-                source,
-            })?;
-        let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.with_upgrades().await {
-                tracing::debug!(%error, "upstream connection ended");
+        let port = self
+            .authority
+            .port_u16()
+            .unwrap_or(if self.tls.is_some() { 443 } else { 80 });
+        // The connect timeout covers the TLS handshake too: both are "reaching the target".
+        tokio::time::timeout(connect_timeout, async {
+            let stream = TcpStream::connect((self.authority.host(), port))
+                .await
+                .map_err(|source| SendError::Connect {
+                    authority: authority.to_owned(),
+                    source,
+                })?;
+            let _ = stream.set_nodelay(true);
+            match &self.tls {
+                None => handshake(TokioIo::new(stream)).await,
+                Some((tls, server_name)) => {
+                    let stream = tls
+                        .connect(server_name.clone(), stream)
+                        .await
+                        .map_err(|source| SendError::Tls {
+                            authority: authority.to_owned(),
+                            source,
+                        })?;
+                    handshake(TokioIo::new(stream)).await
+                }
             }
-        });
-        Ok(sender)
+        })
+        .await
+        .map_err(|_| SendError::ConnectTimeout {
+            authority: authority.to_owned(),
+        })?
     }
 
     /// Ties the connection to the response body, which gives it back when it ends. An upgraded
@@ -174,6 +200,20 @@ impl TargetPool {
             body
         })
     }
+}
+
+/// Starts HTTP/1.1 on a connection (plain or TLS) and drives it in its own task.
+async fn handshake<I>(io: I) -> Result<SendRequest<ProxyBody>, SendError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::Builder::new().handshake(io).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            tracing::debug!(%error, "upstream connection ended");
+        }
+    });
+    Ok(sender)
 }
 
 /// An upstream response body that returns its connection to the pool when it ends.
@@ -219,11 +259,14 @@ impl Body for PooledBody {
     }
 }
 
+/// A pool's key: the target's authority and, for https, its TLS settings' id.
+type PoolKey = (Authority, Option<[u8; 32]>);
+
 /// Pools shared across snapshots, by target authority, so a snapshot swap keeps the warm
 /// connections of the targets it keeps.
 #[derive(Debug, Default)]
 pub struct PoolCache {
-    pools: Mutex<HashMap<Authority, Weak<TargetPool>>>,
+    pools: Mutex<HashMap<PoolKey, Weak<TargetPool>>>,
     /// Idle stacks per pool: one per proxy worker, and slot 0.
     slots: usize,
 }
@@ -238,14 +281,15 @@ impl PoolCache {
     }
 
     /// The pool of a target, made on first use.
-    pub fn get(&self, authority: &Authority) -> Arc<TargetPool> {
+    pub(crate) fn get(&self, authority: &Authority, tls: Option<TargetTls>) -> Arc<TargetPool> {
+        let key = (authority.clone(), tls.as_ref().map(|(tls, _)| tls.id));
         let mut pools = self.pools.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(pool) = pools.get(authority).and_then(Weak::upgrade) {
+        if let Some(pool) = pools.get(&key).and_then(Weak::upgrade) {
             return pool;
         }
         pools.retain(|_, pool| pool.strong_count() > 0);
-        let pool = Arc::new(TargetPool::new(authority.clone(), self.slots));
-        pools.insert(authority.clone(), Arc::downgrade(&pool));
+        let pool = Arc::new(TargetPool::new(authority.clone(), tls, self.slots));
+        pools.insert(key, Arc::downgrade(&pool));
         pool
     }
 }

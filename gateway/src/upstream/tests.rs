@@ -19,6 +19,7 @@ fn upstream(weights: &[u32], failures: u32) -> Upstream {
             cooldown_ms: 1000,
         },
         active_health: None,
+        tls: None,
     };
     let mut problems = Problems::default();
     let upstream = Upstream::compile(&spec, "upstream", None, &mut problems);

@@ -11,4 +11,5 @@ mod metrics_parity;
 mod otel;
 mod proxying;
 mod snapshots;
+mod upstream_tls;
 mod usage;

@@ -148,6 +148,7 @@ fn upstream_spec(upstream: &Upstream) -> UpstreamSpec {
         retries: 1,
         passive_health: PassiveHealthSpec::default(),
         active_health: None,
+        tls: upstream.tls.as_ref().map(crate::model::UpstreamTls::spec),
     }
 }
 

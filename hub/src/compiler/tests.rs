@@ -22,6 +22,7 @@ fn state() -> HubState {
                 url: "http://127.0.0.1:9000".into(),
                 weight: 100,
             }],
+            tls: None,
         },
         external: false,
     };

@@ -204,7 +204,7 @@ async fn plan_and_apply(
 async fn upsert<K: Kind>(
     tx: &mut Tx,
     actor: &Actor,
-    object: K,
+    mut object: K,
     kind: &str,
     steps: &mut Vec<Step>,
 ) -> Result<(), HubError> {
@@ -220,6 +220,7 @@ async fn upsert<K: Kind>(
             });
         }
         Some(previous) => {
+            object.keep_secrets(&previous.object);
             let fields = changed_fields(&previous.object, &object)?;
             if !fields.is_empty() {
                 save_in(tx, actor, previous, object).await?;

@@ -109,6 +109,7 @@ pub async fn snapshot(
             consumer.remove("key_hash");
         }
     }
+    gateway::upstream::tls::redact_document(&mut document);
     Ok(Json(document))
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::document::{AccessPolicySpec, ApiSpec, Document, GroupSpec, Kind, PlanSpec, PortalSpec, VersionSpec};
 use super::load::SourceFile;
-use crate::model::{AccessPolicy, Api, ApiVersion, Group, Plan, Portal};
+use crate::model::{AccessPolicy, Api, ApiVersion, Group, Plan, Portal, Upstream};
 
 /// The objects a set is written from.
 pub struct Objects<'a> {
@@ -53,7 +53,7 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
                 selector: version.spec.selector.clone(),
                 openapi: None,
                 openapi_file,
-                upstream: version.spec.upstream.clone(),
+                upstream: version.spec.upstream.as_ref().map(Upstream::redacted),
                 deprecated_at: version.spec.deprecated_at,
                 sunset_at: version.spec.sunset_at,
                 successor: version.spec.successor.clone(),
@@ -64,7 +64,7 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
             tags: api.tags.clone(),
             owner: api.owner.clone(),
             route: api.route.clone(),
-            upstream: api.upstream.clone(),
+            upstream: api.upstream.redacted(),
             versions: specs,
         };
         let kind = if api.external { Kind::ExternalApi } else { Kind::Api };

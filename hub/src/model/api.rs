@@ -50,6 +50,9 @@ pub struct Route {
 pub struct Upstream {
     /// Targets chosen by weight; a canary is a target with a small weight.
     pub targets: Vec<Target>,
+    /// TLS to its `https://` targets; absent for the webpki roots and no client certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::upstream_tls::UpstreamTls>,
 }
 
 /// One upstream server.
@@ -84,7 +87,8 @@ impl Kind for Api {
         self.name.clone()
     }
 
-    fn from_input(mut api: Api, _previous: Option<&Api>) -> Result<Api, Vec<FieldError>> {
+    fn from_input(mut api: Api, previous: Option<&Api>) -> Result<Api, Vec<FieldError>> {
+        api.upstream.keep_secrets(previous.map(|previous| &previous.upstream));
         let mut checker = Checker::new();
         checker.name("name", &api.name);
         checker.text("description", &api.description, MAX_TEXT_LEN);
@@ -106,7 +110,13 @@ impl Kind for Api {
     }
 
     fn view(&self) -> Api {
-        self.clone()
+        let mut api = self.clone();
+        api.upstream = api.upstream.redacted();
+        api
+    }
+
+    fn keep_secrets(&mut self, previous: &Api) {
+        self.upstream.keep_secrets(Some(&previous.upstream));
     }
 
     fn unique_claims(&self) -> Vec<UniqueClaim> {
@@ -176,4 +186,7 @@ pub(crate) fn check_upstream(checker: &mut Checker, field: &str, upstream: &Upst
         &format!("{field}.targets"),
         targets.iter().map(|target| target.url.as_str()),
     );
+    if let Some(tls) = &upstream.tls {
+        tls.check(checker, field);
+    }
 }

@@ -107,7 +107,10 @@ impl Kind for ApiVersion {
         ApiVersion::key_of(&self.api, &self.spec.name)
     }
 
-    fn from_input(version: ApiVersion, _previous: Option<&Self>) -> Result<Self, Vec<FieldError>> {
+    fn from_input(mut version: ApiVersion, previous: Option<&Self>) -> Result<Self, Vec<FieldError>> {
+        if let Some(upstream) = &mut version.spec.upstream {
+            upstream.keep_secrets(previous.and_then(|previous| previous.spec.upstream.as_ref()));
+        }
         let spec = &version.spec;
         let mut checker = Checker::new();
         checker.name("name", &spec.name);
@@ -141,7 +144,15 @@ impl Kind for ApiVersion {
     }
 
     fn view(&self) -> ApiVersion {
-        self.clone()
+        let mut version = self.clone();
+        version.spec.upstream = version.spec.upstream.as_ref().map(Upstream::redacted);
+        version
+    }
+
+    fn keep_secrets(&mut self, previous: &ApiVersion) {
+        if let Some(upstream) = &mut self.spec.upstream {
+            upstream.keep_secrets(previous.spec.upstream.as_ref());
+        }
     }
 
     fn references(&self) -> Vec<Reference> {

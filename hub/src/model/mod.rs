@@ -18,6 +18,7 @@ pub mod group;
 pub mod plan;
 pub mod portal;
 pub mod revision;
+pub mod upstream_tls;
 pub mod user;
 
 use chrono::{DateTime, Utc};
@@ -39,6 +40,7 @@ pub use group::Group;
 pub use plan::{Plan, Quota, QuotaPeriod, RateLimit};
 pub use portal::Portal;
 pub use revision::{Revision, RevisionKind};
+pub use upstream_tls::{ClientCertificate, UpstreamTls};
 pub use user::{ExternalIdentity, Role, User};
 
 /// A kind of object the hub manages.
@@ -61,6 +63,10 @@ pub trait Kind: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'st
 
     /// The public form of the object.
     fn view(&self) -> Self::View;
+
+    /// Takes back from the stored object the secrets this one shows redacted (an upstream's TLS
+    /// key), for a manifest's object about to replace it; `from_input` does the same with `previous`.
+    fn keep_secrets(&mut self, _previous: &Self) {}
 
     /// Objects this one refers to; each must exist, and blocks deleting its target.
     fn references(&self) -> Vec<Reference> {

@@ -27,21 +27,21 @@ on_both_stores!(
 
 const PASSWORD: &str = "correct horse battery";
 
-/// A cookie-keeping client of the router.
-struct Browser<'a> {
+/// A cookie-keeping client of the router (also used by `edge_rules`).
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     cookie: Option<String>,
     csrf: String,
 }
 
-struct Page {
-    status: StatusCode,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
     location: Option<String>,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl<'a> Browser<'a> {
-    async fn signed_in(app: &'a TestApp, name: &str, role: Role) -> Browser<'a> {
+    pub(crate) async fn signed_in(app: &'a TestApp, name: &str, role: Role) -> Browser<'a> {
         user(app, name, role, &[]).await;
         let mut browser = Browser {
             app,
@@ -81,7 +81,7 @@ impl<'a> Browser<'a> {
         Page { status, location, text }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let mut request = Request::get(path);
         if let Some(cookie) = &self.cookie {
             request = request.header(header::COOKIE, cookie);
@@ -101,7 +101,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Posts with the session's CSRF token first.
-    async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let csrf = self.csrf.clone();
         let mut all = vec![("csrf", csrf.as_str())];
         all.extend_from_slice(fields);
@@ -499,7 +499,7 @@ async fn an_admin_builds_a_policy_publishes_and_the_views_show_it(app: TestApp) 
 }
 
 /// The message shown under a form field, or "".
-fn field_error(html: &str, field: &str) -> String {
+pub(crate) fn field_error(html: &str, field: &str) -> String {
     let marker = format!(r#"id="{field}-error">"#);
     html.split(&marker)
         .nth(1)

@@ -17,5 +17,6 @@ mod publishing;
 mod references;
 mod requests;
 mod service;
+mod upstream_tls;
 mod usage;
 mod validation;

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::upstream_tls_form::{self, TlsFields};
 use super::{CsrfForm, Nav, refused, see};
 use crate::dashboard::error::DashboardError;
 use crate::dashboard::form::{FieldErrors, Refused, head, words};
@@ -72,6 +73,9 @@ pub struct ApiForm {
     /// One target a line: `URL [weight]`.
     #[serde(default)]
     pub targets: String,
+    /// TLS to its https targets.
+    #[serde(flatten)]
+    pub tls: TlsFields,
 }
 
 impl ApiForm {
@@ -87,13 +91,15 @@ impl ApiForm {
             strip_prefix: api.route.strip_prefix.then(|| "on".into()),
             external: api.external.then(|| "on".into()),
             targets: targets_text(&api.upstream),
+            tls: TlsFields::of(api.upstream.tls.as_ref()),
         }
     }
 
     /// The API the form describes, or the problems with what was typed.
     fn parse(&self) -> Result<Api, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let upstream = parse_targets(&mut errors, "targets", &self.targets);
+        let mut upstream = parse_targets(&mut errors, "targets", &self.targets);
+        upstream.tls = self.tls.parse(&mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -150,11 +156,14 @@ pub fn parse_targets(errors: &mut FieldErrors, field: &str, text: &str) -> Upstr
             weight,
         });
     }
-    Upstream { targets }
+    Upstream { targets, tls: None }
 }
 
 /// Where the model's field paths go on the form.
 fn place(field: &str) -> Option<&'static str> {
+    if let Some(place) = upstream_tls_form::place(field) {
+        return Some(place);
+    }
     Some(match field {
         "route.host" => "host",
         "route.path_prefix" | "route" => "path_prefix",

@@ -13,6 +13,7 @@ pub mod plans;
 pub mod policies;
 pub mod revisions;
 pub mod sign_in;
+pub mod upstream_tls_form;
 pub mod users;
 pub mod versions;
 

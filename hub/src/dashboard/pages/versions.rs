@@ -9,6 +9,7 @@ use axum::response::Response;
 
 use super::apis::{parse_targets, targets_text};
 use super::lifecycle_form;
+use super::upstream_tls_form::{self, TlsFields};
 use super::{CsrfForm, Nav, refused, see};
 use crate::dashboard::error::DashboardError;
 use crate::dashboard::form::{FieldErrors, Refused, head};
@@ -32,6 +33,8 @@ pub struct VersionForm {
     pub openapi: String,
     /// Its own targets, one `URL weight` a line; empty uses the API's.
     pub targets: String,
+    /// TLS to its own https targets.
+    pub tls: TlsFields,
     /// RFC 3339, or `YYYY-MM-DDTHH:MM` (what a browser's date-time field sends) in UTC.
     pub deprecated_at: String,
     pub sunset_at: String,
@@ -66,6 +69,7 @@ impl VersionForm {
             selector_value,
             openapi: spec.openapi.clone().unwrap_or_default(),
             targets: spec.upstream.as_ref().map(targets_text).unwrap_or_default(),
+            tls: TlsFields::of(spec.upstream.as_ref().and_then(|upstream| upstream.tls.as_ref())),
             deprecated_at: spec.deprecated_at.map(lifecycle_form::date_text).unwrap_or_default(),
             sunset_at: spec.sunset_at.map(lifecycle_form::date_text).unwrap_or_default(),
             successor: spec.successor.clone().unwrap_or_default(),
@@ -114,6 +118,7 @@ impl VersionForm {
             selector_value: take("selector_value"),
             openapi: upload.unwrap_or_else(|| take("openapi")),
             targets: take("targets"),
+            tls: TlsFields::take(&mut take),
             deprecated_at: take("deprecated_at"),
             sunset_at: take("sunset_at"),
             successor: take("successor"),
@@ -150,7 +155,13 @@ impl VersionForm {
                 None
             }
         };
-        let upstream = (!self.targets.trim().is_empty()).then(|| parse_targets(&mut errors, "targets", &self.targets));
+        let mut upstream =
+            (!self.targets.trim().is_empty()).then(|| parse_targets(&mut errors, "targets", &self.targets));
+        match &mut upstream {
+            Some(upstream) => upstream.tls = self.tls.parse(&mut errors),
+            None if !self.tls.is_empty() => errors.add("tls_ca_pem", "TLS settings need the version's own targets"),
+            None => {}
+        }
         let deprecated_at = lifecycle_form::parse_date(&mut errors, "deprecated_at", &self.deprecated_at);
         let sunset_at = lifecycle_form::parse_date(&mut errors, "sunset_at", &self.sunset_at);
         if !errors.is_empty() {
@@ -174,6 +185,9 @@ impl VersionForm {
 }
 
 fn place(field: &str) -> Option<&'static str> {
+    if let Some(place) = upstream_tls_form::place(field) {
+        return Some(place);
+    }
     Some(match field {
         "selector.segment" | "selector.value" => "selector_value",
         "selector.name" => "selector_name",
