@@ -221,15 +221,19 @@ pub fn redact_document(document: &mut serde_json::Value) {
     let Some(apis) = document.get_mut("apis").and_then(|apis| apis.as_array_mut()) else {
         return;
     };
-    for api in apis {
-        if let Some(upstream) = api.get_mut("upstream") {
-            redact_upstream(upstream);
-        }
-        if let Some(versions) = api.get_mut("versions").and_then(|versions| versions.as_array_mut()) {
-            for version in versions {
-                if let Some(upstream) = version.get_mut("upstream") {
-                    redact_upstream(upstream);
-                }
+    apis.iter_mut().for_each(redact_api);
+}
+
+/// Replaces the private keys of one API of a snapshot document (its upstream's and its versions')
+/// with `REDACTED`.
+pub fn redact_api(api: &mut serde_json::Value) {
+    if let Some(upstream) = api.get_mut("upstream") {
+        redact_upstream(upstream);
+    }
+    if let Some(versions) = api.get_mut("versions").and_then(|versions| versions.as_array_mut()) {
+        for version in versions {
+            if let Some(upstream) = version.get_mut("upstream") {
+                redact_upstream(upstream);
             }
         }
     }

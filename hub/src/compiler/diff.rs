@@ -1,5 +1,5 @@
 //! What changed between two snapshots, object by object: APIs, plans, API keys (consumers) and
-//! access rules, each added, removed or changed. Key hashes never appear.
+//! access rules, each added, removed or changed. Key hashes and upstream private keys never appear.
 
 use std::collections::BTreeMap;
 
@@ -69,6 +69,8 @@ fn keyed<T: Serialize>(items: &[T], key: impl Fn(&T) -> String) -> BTreeMap<Stri
             if let Some(object) = value.as_object_mut() {
                 object.remove("key_hash");
             }
+            // An API's upstream TLS private key never shows, whatever changed.
+            gateway::upstream::tls::redact_api(&mut value);
             (key(item), value)
         })
         .collect()

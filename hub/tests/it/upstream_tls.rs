@@ -66,6 +66,7 @@ async fn the_key_is_stored_published_and_never_echoed(app: TestApp) {
     assert_eq!(tls["client_certificate"]["certificate_pem"], client.as_str());
     assert_eq!(tls["server_name"], "billing.internal");
     assert!(!created.to_string().contains("PRIVATE KEY"));
+    let first = publish(&app).await;
 
     // What a read shows, written back with a change, keeps the key.
     let mut read = app.admin("GET", "/api/v1/apis/billing", None).await.json;
@@ -99,6 +100,19 @@ async fn the_key_is_stored_published_and_never_echoed(app: TestApp) {
         key,
         "the gateways get the key itself"
     );
+    let diff = app
+        .admin(
+            "GET",
+            &format!("/api/v1/revisions/diff?from={first}&to={revision}"),
+            None,
+        )
+        .await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.text);
+    assert!(
+        diff.text.contains("billing.example.com"),
+        "the change shows: {}",
+        diff.text
+    );
     let snapshot = app
         .admin("GET", &format!("/api/v1/revisions/{revision}/snapshot"), None)
         .await;
@@ -108,6 +122,7 @@ async fn the_key_is_stored_published_and_never_echoed(app: TestApp) {
         "billing.example.com"
     );
     for shown in [
+        diff.text,
         snapshot.text,
         app.admin("GET", "/api/v1/apis", None).await.text,
         app.admin("GET", "/api/v1/apis/billing/versions/v1", None).await.text,
