@@ -237,6 +237,24 @@ async fn people_of_hub(hub: &str, token: &str) -> anyhow::Result<People> {
             .unwrap_or_default();
         people.add_callers(api, entry["version"].as_str().map(str::to_owned), applications);
     }
+    // Who shadowed rules would have refused lately: the report of a change that enforces one names them.
+    let shadow = get(format!("{hub}/api/v1/usage/shadow-refusals")).await?;
+    people.know_shadow_refusals();
+    for rule in shadow["rules"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let (Some(rule_kind), Some(name)) = (rule["rule_kind"].as_str(), rule["rule"].as_str()) else {
+            continue;
+        };
+        let users = rule["users"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|user| hub::domain::shadow::RefusedUser {
+                user: user["user"].as_str().map(str::to_owned),
+                requests: user["requests"].as_u64().unwrap_or(0),
+            });
+        people.add_shadow_refusals(rule_kind, name, users);
+    }
     Ok(people)
 }
 

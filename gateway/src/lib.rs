@@ -20,6 +20,7 @@ pub mod refusal;
 pub mod route;
 pub mod runtime;
 pub mod server;
+pub mod shadow;
 pub mod snapshot;
 pub mod source;
 pub mod start;

@@ -296,6 +296,7 @@ mod tests {
                 period: QuotaPeriodSpec::Month,
             }),
             limit_by: Default::default(),
+            shadow: false,
         };
         assert_eq!(describe_plan(&plan), "2,000 requests per 65 s, 100,000 per month");
         let minute = PlanSpec {

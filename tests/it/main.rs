@@ -12,6 +12,7 @@ mod manifests;
 mod postgres;
 mod prometheus;
 mod restart;
+mod shadow;
 mod sqlite;
 mod story;
 mod support;

@@ -44,6 +44,8 @@ pub struct CompiledSnapshot {
     pub groups: HashMap<Box<str>, GroupId>,
     pub group_names: Vec<Arc<str>>,
     pub jwt_issuers: Vec<IssuerConfig>,
+    /// Shadowed access policies, per API; `None` when there are none (`shadow`).
+    pub shadow: Option<Box<crate::shadow::ShadowAccess>>,
 }
 
 /// Collects problems as compilation goes.
@@ -73,6 +75,7 @@ impl CompiledSnapshot {
         let mut apis = Vec::with_capacity(snapshot.apis.len());
         let mut routes = RouteTable::default();
         let mut api_index: HashMap<&str, usize> = HashMap::new();
+        let mut shadow_rules = Vec::new();
         for (index, spec) in snapshot.apis.iter().enumerate() {
             let field = format!("apis[{index}]");
             if api_index.insert(spec.name.as_str(), index).is_some() {
@@ -131,15 +134,27 @@ impl CompiledSnapshot {
                     .collect()
             });
             api.names_operations |= operations.is_some();
-            api.rules.push(Rule {
+            let compiled_rule = Rule {
                 policy: rule.policy.as_str().into(),
                 groups: groups.intern_all(rule.groups.iter().map(String::as_str)),
                 versions: (!rule.versions.is_empty()).then(|| versions.into()),
                 methods,
                 operations,
                 plan,
-            });
+            };
+            // A shadowed rule is never enforced: it only feeds the shadow evaluation.
+            if rule.shadow {
+                shadow_rules.push(crate::shadow::ShadowRule {
+                    api: api_position,
+                    rule: compiled_rule,
+                    replaces: &rule.replaces,
+                });
+            } else {
+                api.rules.push(compiled_rule);
+            }
         }
+        let enforced: Vec<&[Rule]> = apis.iter().map(|api| api.rules.as_slice()).collect();
+        let shadow = crate::shadow::ShadowAccess::compile(&enforced, shadow_rules);
 
         let consumers = Consumers::compile(&snapshot.consumers, &mut groups, &mut problems);
         check_issuers(&snapshot.jwt_issuers, &mut problems);
@@ -157,6 +172,7 @@ impl CompiledSnapshot {
             groups: groups.ids,
             group_names: groups.names,
             jwt_issuers: snapshot.jwt_issuers.clone(),
+            shadow,
         })
     }
 

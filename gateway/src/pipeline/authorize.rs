@@ -9,11 +9,14 @@ use super::{Caller, Routed};
 use crate::access::{AccessRequest, Decision, Denial, MethodSet, evaluate};
 use crate::compiled::{CompiledApi, CompiledSnapshot, CompiledVersion};
 use crate::refusal::Refusal;
+use crate::shadow::{RuleKind, ShadowRefusal};
 
 /// The rule that allowed a request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Grant {
     pub plan: usize,
+    /// The shadowed access policy that would have refused the request (`shadow`).
+    pub shadow_policy: Option<crate::shadow::ShadowRefusal>,
 }
 
 /// Returns the index of the operation the request matched, for the metrics whatever the
@@ -42,7 +45,16 @@ pub(super) fn authorize(
         method,
         operation,
     };
-    (matched, decide(snapshot, api, version, caller, request, &access))
+    let mut decision = decide(snapshot, api, version, caller, request, &access);
+    // Shadow: a shadowed policy that would refuse what the enforced rules allow is recorded.
+    if let (Ok(grant), Some(shadow)) = (&mut decision, &snapshot.shadow) {
+        grant.shadow_policy = shadow.would_refuse(routed.api, &access).map(|policy| ShadowRefusal {
+            kind: RuleKind::Policy,
+            rule: policy.clone(),
+            reason: "access_denied",
+        });
+    }
+    (matched, decision)
 }
 
 /// The rule's answer, and the refusal worded for the caller when it denies.
@@ -56,7 +68,10 @@ fn decide(
 ) -> Result<Grant, Refusal> {
     let operation = access.operation;
     match evaluate(&api.rules, access) {
-        Decision::Allowed { plan, .. } => Ok(Grant { plan }),
+        Decision::Allowed { plan, .. } => Ok(Grant {
+            plan,
+            shadow_policy: None,
+        }),
         Decision::Denied(denial) => {
             let groups: Vec<&str> = caller
                 .groups

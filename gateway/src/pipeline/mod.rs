@@ -50,6 +50,8 @@ pub struct RequestContext {
     pub operation: Option<usize>,
     /// The plan (index in the snapshot's plans) of the rule that granted access.
     pub plan: Option<usize>,
+    /// What shadowed policies and plans would have refused (`shadow`); empty without them.
+    pub shadow: crate::shadow::ShadowRefusals,
 }
 
 /// Handles one request on the snapshot current when it arrived; a swap meanwhile does not
@@ -76,6 +78,11 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
     });
     if let Some(request_id) = &context.request_id {
         response.headers_mut().insert(proxy::REQUEST_ID, request_id.clone());
+    }
+    // Shadow: a would-be refusal is told to the client too, so that its owner sees it coming.
+    if !context.shadow.is_empty() {
+        let value = context.shadow.header_value();
+        response.headers_mut().insert(crate::shadow::SHADOW_REFUSAL, value);
     }
     // Lifecycle: a deprecated version's signals, precomputed, on every answer it gives.
     if let Some(lifecycle) = lifecycle_of(&loaded, &context) {
@@ -122,12 +129,19 @@ async fn steps(
     let (operation, grant) = authorize::authorize(&loaded.compiled, api, &routed, caller, request);
     // Rate-limit: the plan of the rule that granted access, per consumer or application.
     let limited = match grant {
-        Ok(grant) => Ok((grant.plan, rate_limit::check(runtime, loaded, grant.plan, caller).await)),
+        Ok(grant) => {
+            context.shadow.policy = grant.shadow_policy;
+            Ok((grant.plan, rate_limit::check(runtime, loaded, grant.plan, caller).await))
+        }
         Err(refusal) => Err(refusal),
     };
     // For the metrics: a refusal is told with the operation, and a limit's with its plan.
     context.operation = operation;
     let (plan, limited) = limited?;
     context.plan = Some(plan);
+    // Shadow: a shadowed plan never refuses; its would-be refusal is recorded instead.
+    if loaded.compiled.plans[plan].shadow {
+        return crate::shadow::plan_verdict(limited, &loaded.plan_limits[plan], &mut context.shadow);
+    }
     limited
 }

@@ -260,6 +260,10 @@ pub struct PlanSpec {
     /// Whose calls count together.
     #[serde(default)]
     pub limit_by: LimitBy,
+    /// Shadow mode: the limits are counted and evaluated, but never refuse; a would-be 429 is
+    /// recorded (`shadow`). Left out when false, so that snapshots without shadow rules hash as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -401,6 +405,14 @@ pub struct AccessRuleSpec {
     #[serde(default)]
     pub operations: Vec<String>,
     pub plan: String,
+    /// Shadow mode: the rule is not enforced; the gateway evaluates, per request, the rules as if
+    /// its policy were enforced (`replaces` taken out), and records what that would refuse (`shadow`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
+    /// The access policies this rule's policy replaces once enforced: the hub leaves their rules
+    /// out of the snapshot then; in shadow mode the gateway leaves them out of the shadow evaluation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
 }
 
 mod defaults {

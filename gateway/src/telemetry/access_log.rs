@@ -34,6 +34,8 @@ struct Line<'a> {
     refusal: Option<&'static str>,
     duration_ms: f64,
     upstream_ms: Option<f64>,
+    /// What shadowed rules would have refused, as in `Gatehouse-Shadow-Refusal`; null for nothing.
+    shadow_refusal: Option<String>,
 }
 
 impl AccessLog {
@@ -82,6 +84,7 @@ impl AccessLog {
             refusal: context.refusal,
             duration_ms: outcome.started.elapsed().as_secs_f64() * 1000.0,
             upstream_ms: context.upstream_time.map(|time| time.as_secs_f64() * 1000.0),
+            shadow_refusal: (!context.shadow.is_empty()).then(|| context.shadow.text()),
         };
         let mut text = serde_json::to_string(&line).expect("a log line always serialises");
         text.push('\n');

@@ -162,6 +162,8 @@ pub struct Metrics {
     snapshot_load_micros: AtomicU64,
     snapshot_rejected: AtomicU64,
     none: Label,
+    /// `gatehouse_shadow_refusals_total` (`shadow`).
+    pub(super) shadow: super::shadow::ShadowMetrics,
 }
 
 fn request_histogram() -> Histogram {
@@ -213,7 +215,9 @@ impl Metrics {
             Unit::Seconds,
             gateway_duration.clone(),
         );
+        let shadow = super::shadow::ShadowMetrics::register(&mut registry);
         Metrics {
+            shadow,
             registry,
             requests,
             client_duration,

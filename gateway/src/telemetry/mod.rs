@@ -8,6 +8,7 @@ mod access_log;
 mod fleet;
 mod metrics;
 mod otel;
+mod shadow;
 mod usage;
 
 use std::time::Instant;
@@ -18,6 +19,7 @@ pub use access_log::AccessLog;
 pub use fleet::{FleetReadings, PlanReading, TargetReading};
 pub use metrics::{GATEWAY_BUCKETS, Metrics, REQUEST_BUCKETS, RequestLabels, RouteMetrics, method_name};
 pub use otel::{Otel, OtelError, OtlpSettings, RequestSpan, TRACEPARENT, TRACESTATE};
+pub use shadow::{ShadowCounts, ShadowKey, ShadowLabels};
 pub use usage::{LATENCY_BUCKETS_MS, N_LATENCY_BUCKETS, UsageAggregator, UsageCounts};
 
 use crate::pipeline::RequestContext;
@@ -69,6 +71,8 @@ pub struct Telemetry {
     pub otel: Option<Otel>,
     /// Usage summaries, when `usage_summaries` is on; the hub reporter drains them.
     pub usage: Option<UsageAggregator>,
+    /// Would-be refusals of shadowed rules for the usage report, when `usage_summaries` is on.
+    pub shadow_usage: Option<ShadowCounts>,
 }
 
 impl Telemetry {
@@ -83,6 +87,7 @@ impl Telemetry {
                     .ok()
             }),
             usage: settings.usage_summaries.then(UsageAggregator::new),
+            shadow_usage: settings.usage_summaries.then(ShadowCounts::default),
         }
     }
 
@@ -101,6 +106,25 @@ impl Telemetry {
         }
         if let Some(otel) = &self.otel {
             otel.record(&labels, total, upstream);
+        }
+        // Shadow: only a request a shadowed rule would have refused comes here.
+        if !outcome.context.shadow.is_empty() {
+            self.record_shadow(outcome, &labels);
+        }
+    }
+
+    /// Counts each would-be refusal of a request: scrape, OTLP and usage report alike.
+    fn record_shadow(&self, outcome: &Outcome<'_>, labels: &RequestLabels) {
+        let user = outcome.context.caller.as_ref().map(|caller| &caller.user);
+        for refusal in outcome.context.shadow.iter() {
+            let shadow_labels = shadow::labels(refusal, labels.gatehouse_consumer.clone());
+            self.metrics.shadow.record(&shadow_labels);
+            if let Some(otel) = &self.otel {
+                otel.record_shadow(&shadow_labels);
+            }
+            if let Some(shadow_usage) = &self.shadow_usage {
+                shadow_usage.add(refusal, user);
+            }
         }
     }
 

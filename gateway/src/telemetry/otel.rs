@@ -69,6 +69,8 @@ pub struct Otel {
     duration: Histogram<f64>,
     client_duration: Histogram<f64>,
     gateway_duration: Histogram<f64>,
+    /// `gatehouse.shadow.refusals`: what shadowed rules would have refused (`shadow`).
+    shadow_refusals: opentelemetry::metrics::Counter<u64>,
 }
 
 /// The server span of one request, from [`Otel::start_span`] to [`Otel::end_span`]. Boxed, so
@@ -95,6 +97,8 @@ const GATEHOUSE_OPERATION: &str = "gatehouse.operation";
 const GATEHOUSE_APPLICATION: &str = "gatehouse.application";
 const GATEHOUSE_PLAN: &str = "gatehouse.plan";
 const GATEHOUSE_TARGET: &str = "gatehouse.target";
+const GATEHOUSE_RULE_KIND: &str = "gatehouse.rule_kind";
+const GATEHOUSE_RULE: &str = "gatehouse.rule";
 
 // === impl OtlpSettings ===
 
@@ -209,7 +213,12 @@ impl Otel {
             "The gateway's own share of a proxied request's time",
             &GATEWAY_BUCKETS,
         );
+        let shadow_refusals = meter
+            .u64_counter("gatehouse.shadow.refusals")
+            .with_description("Requests a shadowed access policy or plan would have refused")
+            .build();
         Ok(Otel {
+            shadow_refusals,
             tracer: tracer_provider.tracer_with_scope(scope),
             tracer_provider,
             meter_provider,
@@ -424,6 +433,21 @@ impl Otel {
             self.gateway_duration
                 .record(total.saturating_sub(upstream).as_secs_f64(), route);
         }
+    }
+
+    /// Counts a would-be refusal with the scrape's labels as attributes (`gatehouse.rule_kind`,
+    /// `gatehouse.rule`, and `gatehouse.consumer` unless empty).
+    pub(super) fn record_shadow(&self, labels: &super::shadow::ShadowLabels) {
+        let mut attributes = Vec::with_capacity(3);
+        attributes.push(KeyValue::new(GATEHOUSE_RULE_KIND, labels.gatehouse_rule_kind));
+        attributes.push(KeyValue::new(GATEHOUSE_RULE, labels.gatehouse_rule.value().clone()));
+        if !labels.gatehouse_consumer.value().is_empty() {
+            attributes.push(KeyValue::new(
+                GATEHOUSE_CONSUMER,
+                labels.gatehouse_consumer.value().clone(),
+            ));
+        }
+        self.shadow_refusals.add(1, &attributes);
     }
 
     /// Exports what is queued now. Blocks for up to [`EXPORT_TIMEOUT`] per signal, and never on

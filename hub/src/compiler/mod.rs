@@ -167,6 +167,7 @@ fn plan_spec(plan: &Plan) -> PlanSpec {
             },
         }),
         limit_by: Default::default(),
+        shadow: plan.mode.is_shadow(),
     }
 }
 
@@ -202,7 +203,18 @@ fn access_rules(
     problems: &mut Vec<FieldError>,
 ) -> Vec<AccessRuleSpec> {
     let mut rules = Vec::new();
-    for policy in &state.policies {
+    // An enforced policy that replaces others takes their place: their grants are left out.
+    let replaced: std::collections::HashSet<&str> = state
+        .policies
+        .iter()
+        .filter(|policy| !policy.mode.is_shadow())
+        .flat_map(|policy| policy.replaces.iter().map(String::as_str))
+        .collect();
+    for policy in state
+        .policies
+        .iter()
+        .filter(|policy| !replaced.contains(policy.name.as_str()))
+    {
         for (index, grant) in policy.apis.iter().enumerate() {
             let field = format!("access_policies/{}/apis[{index}]", policy.name);
             let known = versions.get(grant.api.as_str()).map(Vec::as_slice).unwrap_or(&[]);
@@ -242,6 +254,12 @@ fn access_rules(
                     .collect(),
                 operations: grant.operations.clone(),
                 plan: policy.plan.clone(),
+                shadow: policy.mode.is_shadow(),
+                replaces: if policy.mode.is_shadow() {
+                    policy.replaces.clone()
+                } else {
+                    Vec::new()
+                },
             });
         }
     }

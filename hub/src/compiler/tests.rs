@@ -73,6 +73,7 @@ fn state() -> HubState {
                 window_seconds: 1,
             },
             quota: None,
+            mode: Default::default(),
         }],
         policies: vec![AccessPolicy {
             name: "staff-pets".into(),
@@ -85,6 +86,8 @@ fn state() -> HubState {
                 operations: vec!["listPets".into()],
             }],
             plan: "gold".into(),
+            mode: Default::default(),
+            replaces: Vec::new(),
         }],
         users: vec![user("alice", false), user("bob", true)],
         applications: vec![

@@ -105,6 +105,17 @@ impl UsageSink for UsageToStore {
                     latency_ms_buckets: summary.latency_ms_buckets.to_vec(),
                 })
                 .collect(),
+            shadow_refusals: report
+                .shadow_refusals
+                .iter()
+                .map(|count| crate::domain::shadow::ShadowRefusalSummary {
+                    minute: count.minute,
+                    rule_kind: count.rule_kind.to_owned(),
+                    rule: count.rule.clone(),
+                    user: count.user.clone(),
+                    requests: count.requests,
+                })
+                .collect(),
         };
         match usage::ingest(&self.store, LOCAL_GATEWAY, report, Utc::now()).await {
             Ok(()) => Ok(()),

@@ -13,5 +13,6 @@ pub mod manifests;
 pub mod objects;
 pub mod publish;
 pub mod revisions;
+pub mod shadow;
 pub mod sign_in;
 pub mod usage;

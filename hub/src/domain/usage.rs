@@ -38,6 +38,9 @@ pub struct UsageReport {
     pub instance: String,
     /// At most 10,000.
     pub summaries: Vec<UsageSummary>,
+    /// What shadowed access policies and plans would have refused, per minute, rule and user.
+    #[serde(default)]
+    pub shadow_refusals: Vec<super::shadow::ShadowRefusalSummary>,
 }
 
 /// The requests of one minute with one API, version, user, application, key and status class.
@@ -74,6 +77,7 @@ pub struct UsageSummary {
 /// field at fault (`summaries[3].status_class`) and stores nothing.
 pub async fn ingest(store: &Store, gateway: &str, report: UsageReport, now: DateTime<Utc>) -> Result<(), HubError> {
     check_report(&report, now).map_err(HubError::Invalid)?;
+    let shadow_rows = super::shadow::rows(gateway, &report.shadow_refusals, now).map_err(HubError::Invalid)?;
     let rows: Vec<UsageRow> = report
         .summaries
         .into_iter()
@@ -92,11 +96,12 @@ pub async fn ingest(store: &Store, gateway: &str, report: UsageReport, now: Date
             latency_ms_buckets: summary.latency_ms_buckets,
         })
         .collect();
-    if rows.is_empty() {
+    if rows.is_empty() && shadow_rows.is_empty() {
         return Ok(());
     }
     let mut tx = store.begin().await?;
     tx.insert_usage(&rows).await?;
+    tx.insert_shadow_refusals(&shadow_rows).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -308,6 +313,8 @@ pub async fn maintain(store: &Store, now: DateTime<Utc>, settings: &UsageSetting
     let mut tx = store.begin().await?;
     let rows_deleted = tx
         .delete_usage_before(now.saturating_sub(seconds(settings.retention)))
+        .await?;
+    tx.delete_shadow_refusals_before(now.saturating_sub(seconds(settings.retention)))
         .await?;
     tx.commit().await?;
 

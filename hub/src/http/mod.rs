@@ -18,6 +18,7 @@ mod password_links;
 pub mod problem;
 mod resources;
 mod revisions;
+mod shadow;
 pub mod usage;
 mod usage_report;
 
@@ -63,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .merge(fleet::router())
         .merge(usage::router())
         .merge(usage_report::router())
+        .merge(shadow::router())
         .merge(manifests::router());
     let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", admin_api)

@@ -31,6 +31,10 @@ pub async fn people(store: &Store, now: DateTime<Utc>) -> Result<People, HubErro
     for ((api, version), applications) in usage::callers(store, None, since, until).await? {
         people.add_callers(api, version, applications);
     }
+    people.know_shadow_refusals();
+    for ((rule_kind, rule), users) in crate::domain::shadow::recent(store, now).await? {
+        people.add_shadow_refusals(rule_kind, rule, users);
+    }
     Ok(people)
 }
 

@@ -20,6 +20,7 @@ mod lifecycle;
 pub mod manifests;
 mod plans;
 mod render;
+mod shadow;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +46,8 @@ pub struct People {
     pub users: Option<BTreeMap<String, BTreeSet<String>>>,
     /// The applications (`owner/name`) that called each API version in the last [`CALLER_DAYS`].
     pub callers: Option<BTreeMap<VersionKey, BTreeSet<String>>>,
+    /// Who each shadowed rule (`policy` or `plan`, name) would have refused in the last hour.
+    pub shadow_refusals: Option<BTreeMap<crate::domain::shadow::RuleKey, Vec<crate::domain::shadow::RefusedUser>>>,
 }
 
 impl People {
@@ -69,6 +72,25 @@ impl People {
             .entry((api.into(), version))
             .or_default()
             .extend(applications.into_iter().map(Into::into));
+    }
+
+    /// Adds who a shadowed rule would have refused lately; from then on they are known.
+    pub fn add_shadow_refusals(
+        &mut self,
+        rule_kind: impl Into<String>,
+        rule: impl Into<String>,
+        users: impl IntoIterator<Item = crate::domain::shadow::RefusedUser>,
+    ) {
+        self.shadow_refusals
+            .get_or_insert_with(BTreeMap::new)
+            .entry((rule_kind.into(), rule.into()))
+            .or_default()
+            .extend(users);
+    }
+
+    /// Marks would-be refusals as known without adding any: a hub with no shadowed rule at work.
+    pub fn know_shadow_refusals(&mut self) {
+        self.shadow_refusals.get_or_insert_with(BTreeMap::new);
     }
 
     /// Marks users as known without adding any: a hub with no users.
@@ -175,6 +197,8 @@ pub enum ItemKind {
     SelectorChanged,
     StripPrefixChanged,
     UpstreamChanged,
+    /// A shadowed access policy or plan becomes enforced.
+    ShadowEnforced,
 }
 
 /// One consequence of the change, with exactly whom it affects.
@@ -230,6 +254,7 @@ pub fn impact(before: &Snapshot, after: &Snapshot, people: &People) -> Result<Re
     items.extend(lifecycle::items(&before, &after, &holders, people));
     items.extend(plans::items(&before, &after, &holders));
     items.extend(access::items(&before, &after, &holders));
+    items.extend(shadow::items(&before, &after, people));
     items.sort_by(|left, right| {
         (left.severity, &left.apis, &left.message).cmp(&(right.severity, &right.apis, &right.message))
     });

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::model::RuleMode;
 use crate::model::{ApiGrant, Quota, RateLimit, Route, Selector, Upstream, VersionStatus};
 
 /// What a document describes.
@@ -124,6 +125,9 @@ pub struct PlanSpec {
     pub rate_limit: RateLimit,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<Quota>,
+    /// `enforce` (the default) or `shadow`: counted, never refusing, would-be 429s recorded.
+    #[serde(default, skip_serializing_if = "RuleMode::is_enforce")]
+    pub mode: RuleMode,
 }
 
 /// `kind: AccessPolicy`.
@@ -135,6 +139,13 @@ pub struct AccessPolicySpec {
     pub groups: Vec<String>,
     pub apis: Vec<ApiGrant>,
     pub plan: String,
+    /// `enforce` (the default) or `shadow`: evaluated as if enforced, refusing nothing, would-be
+    /// refusals recorded.
+    #[serde(default, skip_serializing_if = "RuleMode::is_enforce")]
+    pub mode: RuleMode,
+    /// Access policies this one replaces (their grants leave the snapshot once it is enforced).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
 }
 
 /// `kind: Portal`: the settings of the portal process started with this `name`.

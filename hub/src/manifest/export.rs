@@ -113,6 +113,7 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
                         description: plan.description.clone(),
                         rate_limit: plan.rate_limit,
                         quota: plan.quota,
+                        mode: plan.mode,
                     },
                 )
             })
@@ -133,6 +134,8 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
                         groups: policy.groups.clone(),
                         apis: policy.apis.clone(),
                         plan: policy.plan.clone(),
+                        mode: policy.mode,
+                        replaces: policy.replaces.clone(),
                     },
                 )
             })

@@ -96,6 +96,7 @@ pub fn build(set: &ManifestSet) -> (ManifestState, Vec<Problem>) {
                         description: spec.description,
                         rate_limit: spec.rate_limit,
                         quota: spec.quota,
+                        mode: spec.mode,
                     };
                     if let Some(plan) = checked(document, "", plan, &mut problems) {
                         state.plans.push(plan);
@@ -123,6 +124,8 @@ pub fn build(set: &ManifestSet) -> (ManifestState, Vec<Problem>) {
                         groups: spec.groups,
                         apis: spec.apis,
                         plan: spec.plan,
+                        mode: spec.mode,
+                        replaces: spec.replaces,
                     };
                     if let Some(policy) = checked(document, "", policy, &mut problems) {
                         state.policies.push(policy);

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Api, ApiVersion, Group, Kind, ObjectRef, Plan, Reference};
+use super::{Api, ApiVersion, Group, Kind, ObjectRef, Plan, Reference, RuleMode};
 use crate::validate::{Checker, FieldError, MAX_TEXT_LEN};
 
 /// Who may call what, under which plan.
@@ -22,6 +22,14 @@ pub struct AccessPolicy {
     pub apis: Vec<ApiGrant>,
     /// The plan their calls count against.
     pub plan: String,
+    /// `shadow`: evaluated at the gateways as if enforced, recording what it would refuse,
+    /// refusing nothing (see `docs/SNAPSHOT.md`, Shadow mode).
+    #[serde(default, skip_serializing_if = "RuleMode::is_enforce")]
+    pub mode: RuleMode,
+    /// Access policies this one replaces: once it is enforced their grants are left out of the
+    /// snapshot; shadowed, it is evaluated as if they were gone. How a new policy narrows access.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
 }
 
 /// The use of one API, narrowed by versions, methods and operations; an empty list allows all.
@@ -93,6 +101,15 @@ impl Kind for AccessPolicy {
         }
         checker.unique("apis", policy.apis.iter().map(|grant| grant.api.as_str()));
         checker.name("plan", &policy.plan);
+        for (index, replaced) in policy.replaces.iter().enumerate() {
+            checker.name(&format!("replaces[{index}]"), replaced);
+            checker.ensure(
+                *replaced != policy.name,
+                format!("replaces[{index}]"),
+                "a policy cannot replace itself",
+            );
+        }
+        checker.unique("replaces", policy.replaces.iter().map(String::as_str));
         checker.finish().map(|()| policy)
     }
 
@@ -114,6 +131,13 @@ impl Kind for AccessPolicy {
             }
         }
         references.push(Reference::to("plan", Plan::KIND, &self.plan));
+        for (index, replaced) in self.replaces.iter().enumerate() {
+            references.push(Reference::to(
+                format!("replaces[{index}]"),
+                AccessPolicy::KIND,
+                replaced,
+            ));
+        }
         references
     }
 
@@ -128,6 +152,8 @@ impl Kind for AccessPolicy {
         match target.kind {
             kind if kind == Group::KIND => self.groups.retain(|group| *group != target.key),
             kind if kind == Api::KIND => self.apis.retain(|grant| grant.api != target.key),
+            // A replaced policy that is gone has nothing left to replace.
+            kind if kind == AccessPolicy::KIND => self.replaces.retain(|replaced| *replaced != target.key),
             kind if kind == ApiVersion::KIND => self.apis.retain_mut(|grant| {
                 let before = grant.versions.len();
                 grant

@@ -18,6 +18,7 @@ pub mod group;
 pub mod plan;
 pub mod portal;
 pub mod revision;
+pub mod shadow;
 pub mod upstream_tls;
 pub mod user;
 
@@ -40,6 +41,7 @@ pub use group::Group;
 pub use plan::{Plan, Quota, QuotaPeriod, RateLimit};
 pub use portal::Portal;
 pub use revision::{Revision, RevisionKind};
+pub use shadow::RuleMode;
 pub use upstream_tls::{ClientCertificate, UpstreamTls};
 pub use user::{ExternalIdentity, Role, User};
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Kind;
+use super::{Kind, RuleMode};
 use crate::validate::{Checker, FieldError, MAX_TEXT_LEN};
 
 /// How much a consumer may call, under an access policy.
@@ -18,6 +18,10 @@ pub struct Plan {
     pub rate_limit: RateLimit,
     #[serde(default)]
     pub quota: Option<Quota>,
+    /// `shadow`: counted and evaluated at the gateways, never refusing; would-be 429s are
+    /// recorded (see `docs/SNAPSHOT.md`, Shadow mode).
+    #[serde(default, skip_serializing_if = "RuleMode::is_enforce")]
+    pub mode: RuleMode,
 }
 
 /// At most `requests` in any window of `window_seconds`.

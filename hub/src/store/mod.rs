@@ -9,6 +9,7 @@ mod objects;
 mod revisions;
 pub mod scratch;
 mod sessions;
+mod shadow;
 mod sign_in;
 mod usage;
 
@@ -24,6 +25,7 @@ pub use audit::{AuditFilter, NewAuditEntry};
 pub use fleet::StatusRow;
 pub use objects::{ClaimRow, ObjectRow, ReferenceRow};
 pub use revisions::RevisionFilter;
+pub use shadow::ShadowRefusalRow;
 pub use sign_in::PasswordLinkRow;
 pub use usage::{UsageColumn, UsageFilter, UsageRow};
 

@@ -571,6 +571,7 @@ async fn analytics_charts_add_up_to_the_usage_the_gateways_reported(app: TestApp
     };
     let report = UsageReport {
         instance: "edge-1".into(),
+        shadow_refusals: Vec::new(),
         summaries: vec![
             summary(0, "sam", "2xx", 30),
             summary(5, "sam", "4xx", 7),

@@ -17,6 +17,7 @@ mod publishing;
 mod references;
 mod requests;
 mod service;
+mod shadow;
 mod upstream_tls;
 mod usage;
 mod validation;

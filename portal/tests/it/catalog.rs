@@ -91,6 +91,7 @@ async fn the_api_page_counts_the_users_calls_from_the_usage_summaries(scratch: S
     };
     let report = UsageReport {
         instance: "test-1".into(),
+        shadow_refusals: Vec::new(),
         summaries: vec![
             summary("sam", "petstore", "2xx", 1200),
             summary("sam", "petstore", "4xx", 4),

@@ -21,7 +21,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::runtime::Runtime;
-use crate::telemetry::{N_LATENCY_BUCKETS, UsageCounts};
+use crate::telemetry::{N_LATENCY_BUCKETS, ShadowKey, UsageCounts};
 
 /// Summaries per report at most; more are sent in several reports.
 pub const MAX_SUMMARIES_PER_REPORT: usize = 1000;
@@ -37,6 +37,24 @@ pub struct UsageReport {
     pub instance: String,
     /// At most [`MAX_SUMMARIES_PER_REPORT`]; never empty.
     pub summaries: Vec<UsageSummary>,
+    /// What shadowed rules would have refused, per minute, rule and user; left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shadow_refusals: Vec<ShadowRefusalSummary>,
+}
+
+/// The requests of one minute that one shadowed access policy or plan would have refused to one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShadowRefusalSummary {
+    /// The start of the minute, as in [`UsageSummary::minute`].
+    pub minute: DateTime<Utc>,
+    /// `policy` or `plan`.
+    pub rule_kind: &'static str,
+    /// The access policy's or plan's name.
+    pub rule: String,
+    /// The user refused; `null` for a caller without one.
+    pub user: Option<String>,
+    /// Would-be refusals counted.
+    pub requests: u64,
 }
 
 /// The requests of one minute with one API, version, user, application, key and status class.
@@ -107,6 +125,9 @@ pub async fn report_usage(
         };
         let now = SystemTime::now();
         pending.add(minute_of(period_start), usage.drain());
+        if let Some(shadow_usage) = &runtime.telemetry.shadow_usage {
+            pending.add_shadow(minute_of(period_start), shadow_usage.drain());
+        }
         period_start = now;
         if last {
             if tokio::time::timeout(LAST_REPORT_TIMEOUT, pending.send()).await.is_err() {
@@ -150,6 +171,8 @@ struct Pending<S> {
     sink: S,
     instance: String,
     summaries: BTreeMap<SummaryKey, [u64; N_LATENCY_BUCKETS]>,
+    /// Would-be refusals of shadowed rules, sent with the first report of a round.
+    shadow: BTreeMap<(DateTime<Utc>, ShadowKey), u64>,
     /// Whether the last delivery failed, so an outage is logged once.
     failing: bool,
 }
@@ -160,6 +183,7 @@ impl<S: UsageSink> Pending<S> {
             sink,
             instance,
             summaries: BTreeMap::new(),
+            shadow: BTreeMap::new(),
             failing: false,
         }
     }
@@ -193,6 +217,14 @@ impl<S: UsageSink> Pending<S> {
         }
     }
 
+    /// Adds a period's would-be refusals, labelled with `minute`. Few: one per shadowed rule and
+    /// user refused, so they are not capped.
+    fn add_shadow(&mut self, minute: DateTime<Utc>, counts: Vec<(ShadowKey, u64)>) {
+        for (key, requests) in counts {
+            *self.shadow.entry((minute, key)).or_default() += requests;
+        }
+    }
+
     fn merge(&mut self, key: SummaryKey, buckets: [u64; N_LATENCY_BUCKETS]) {
         let sums = self.summaries.entry(key).or_insert([0; N_LATENCY_BUCKETS]);
         for (sum, count) in sums.iter_mut().zip(buckets) {
@@ -203,13 +235,15 @@ impl<S: UsageSink> Pending<S> {
     /// Sends every pending summary, oldest first, a report at a time; stops at the first
     /// report the hub cannot take now, keeping it and the rest for the next time.
     async fn send(&mut self) {
-        while !self.summaries.is_empty() {
+        while !self.summaries.is_empty() || !self.shadow.is_empty() {
+            let shadow = std::mem::take(&mut self.shadow);
             let batch: Vec<(SummaryKey, [u64; N_LATENCY_BUCKETS])> = std::iter::from_fn(|| self.summaries.pop_first())
                 .take(MAX_SUMMARIES_PER_REPORT)
                 .collect();
             let report = UsageReport {
                 instance: self.instance.clone(),
                 summaries: batch.iter().map(summary).collect(),
+                shadow_refusals: shadow.iter().map(shadow_summary).collect(),
             };
             match self.sink.deliver(&report).await {
                 Ok(()) => {
@@ -226,6 +260,9 @@ impl<S: UsageSink> Pending<S> {
                     for (key, buckets) in batch {
                         self.merge(key, buckets);
                     }
+                    for (key, requests) in shadow {
+                        *self.shadow.entry(key).or_default() += requests;
+                    }
                     // Said once per outage, not every period.
                     if !std::mem::replace(&mut self.failing, true) {
                         tracing::warn!(%reason, n_pending, "could not report usage to the hub; keeping the counts");
@@ -236,6 +273,18 @@ impl<S: UsageSink> Pending<S> {
                 }
             }
         }
+    }
+}
+
+fn shadow_summary(
+    ((minute, (kind, rule, user)), requests): (&(DateTime<Utc>, ShadowKey), &u64),
+) -> ShadowRefusalSummary {
+    ShadowRefusalSummary {
+        minute: *minute,
+        rule_kind: kind.as_str(),
+        rule: rule.to_string(),
+        user: user.as_deref().map(str::to_owned),
+        requests: *requests,
     }
 }
 

@@ -8,6 +8,8 @@ pub mod gateways;
 pub mod groups;
 pub mod keys;
 mod lifecycle_form;
+mod shadow_form;
+pub use shadow_form::shadow_mode;
 pub mod overview;
 pub mod plans;
 pub mod policies;

@@ -105,6 +105,9 @@ pub struct PlanForm {
     /// `none`, `day` or `month`.
     #[serde(default)]
     quota_period: String,
+    /// `enforce` or `shadow`.
+    #[serde(default)]
+    mode: String,
 }
 
 impl PlanForm {
@@ -126,11 +129,13 @@ impl PlanForm {
                 Some(QuotaPeriod::Month) => "month",
             }
             .into(),
+            mode: plan.mode.as_str().to_owned(),
         }
     }
 
     fn parse(&self) -> Result<Plan, FieldErrors> {
         let mut errors = FieldErrors::default();
+        let mode = super::shadow_mode(&mut errors, &self.mode);
         let requests = number(&mut errors, "rate_requests", &self.rate_requests);
         let window = number(&mut errors, "window_seconds", &self.window_seconds);
         let period = match self.quota_period.as_str() {
@@ -165,6 +170,7 @@ impl PlanForm {
                     window_seconds,
                 },
                 quota,
+                mode,
             }),
             _ => Err(errors),
         }
@@ -179,6 +185,7 @@ fn place(field: &str) -> Option<&'static str> {
         "rate_limit.window_seconds" => "window_seconds",
         "quota.requests" => "quota_requests",
         "quota" | "quota.period" => "quota_period",
+        "mode" => "mode",
         _ => return None,
     })
 }
@@ -191,6 +198,8 @@ struct PlanPage {
     form: PlanForm,
     errors: FieldErrors,
     governs: Option<Governs>,
+    /// For a shadowed plan: who it would have refused in the last hour, in words.
+    shadow: Option<String>,
     can_change: bool,
     csrf: String,
 }
@@ -209,6 +218,7 @@ impl PlanPage {
             form,
             errors,
             governs,
+            shadow: None,
             can_change: signed_in.can_change(),
             csrf: signed_in.csrf.clone(),
         }
@@ -273,13 +283,18 @@ pub async fn edit(
     let policies = objects::all::<AccessPolicy>(&state.store).await?;
     let users = objects::all::<User>(&state.store).await?;
     let governs = governs(&name, &policies, &users);
-    Ok(render(&PlanPage::new(
+    let mut page = PlanPage::new(
         &signed_in,
-        Some(name),
+        Some(name.clone()),
         PlanForm::of(&plan),
         FieldErrors::default(),
         Some(governs),
-    )))
+    );
+    if plan.mode.is_shadow() {
+        let users = crate::domain::shadow::recent_for(&state.store, "plan", &name, chrono::Utc::now()).await?;
+        page.shadow = Some(crate::domain::shadow::sentence(&users));
+    }
+    Ok(render(&page))
 }
 
 pub async fn update(

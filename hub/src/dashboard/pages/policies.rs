@@ -135,6 +135,12 @@ pub struct PolicyForm {
     plan: String,
     #[serde(default)]
     grants: String,
+    /// `enforce` or `shadow`.
+    #[serde(default)]
+    mode: String,
+    /// The access policies this one replaces, comma-separated.
+    #[serde(default)]
+    replaces: String,
 }
 
 impl PolicyForm {
@@ -146,6 +152,8 @@ impl PolicyForm {
             groups: policy.groups.clone(),
             plan: policy.plan.clone(),
             grants: policy.apis.iter().map(grant_text).collect::<Vec<_>>().join("\n"),
+            mode: policy.mode.as_str().to_owned(),
+            replaces: policy.replaces.join(", "),
         }
     }
 }
@@ -160,6 +168,8 @@ fn place_all(problems: &[crate::validate::FieldError], lines: &[usize]) -> Field
             "description" => errors.add("description", problem.message.clone()),
             "groups" => errors.add("groups", problem.message.clone()),
             "plan" => errors.add("plan", problem.message.clone()),
+            "mode" => errors.add("mode", problem.message.clone()),
+            "replaces" => errors.add("replaces", problem.message.clone()),
             "apis" => {
                 let index = field
                     .strip_prefix("apis[")
@@ -187,6 +197,8 @@ struct PolicyPage {
     groups: Vec<String>,
     plans: Vec<String>,
     apis: Vec<String>,
+    /// For a shadowed policy: who it would have refused in the last hour, in words.
+    shadow: Option<String>,
     can_change: bool,
     csrf: String,
 }
@@ -198,7 +210,15 @@ async fn policy_page(
     form: PolicyForm,
     errors: FieldErrors,
 ) -> Result<PolicyPage, DashboardError> {
+    let shadow = match &editing {
+        Some(name) if form.mode == "shadow" => {
+            let users = crate::domain::shadow::recent_for(&state.store, "policy", name, chrono::Utc::now()).await?;
+            Some(crate::domain::shadow::sentence(&users))
+        }
+        _ => None,
+    };
     Ok(PolicyPage {
+        shadow,
         nav: Nav::of(signed_in, "policies"),
         editing,
         form,
@@ -245,6 +265,14 @@ async fn save(
     if form.plan.trim().is_empty() {
         errors.add("plan", "choose the plan calls are counted against");
     }
+    let mode = crate::dashboard::pages::shadow_mode(&mut errors, &form.mode);
+    let replaces: Vec<String> = form
+        .replaces
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect();
     let outcome = if errors.is_empty() {
         let policy = AccessPolicy {
             name: form.name.trim().to_owned(),
@@ -252,6 +280,8 @@ async fn save(
             groups: form.groups.clone(),
             apis,
             plan: form.plan.trim().to_owned(),
+            mode,
+            replaces,
         };
         let saved = match &editing {
             Some(name) => objects::replace::<AccessPolicy>(&state.store, actor, name, policy).await,

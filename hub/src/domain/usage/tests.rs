@@ -65,6 +65,7 @@ fn each_bad_field_of_a_report_is_named() {
     let good = summary("2026-12-02T11:59:00Z");
     let mut report = UsageReport {
         instance: "gw-1".into(),
+        shadow_refusals: Vec::new(),
         summaries: vec![good.clone()],
     };
     assert_eq!(fields(&report, now), Vec::<String>::new());
@@ -100,6 +101,7 @@ fn a_report_of_nothing_but_problems_names_a_bounded_number() {
     bad.status_class = "9xx".into();
     let report = UsageReport {
         instance: "gw-1".into(),
+        shadow_refusals: Vec::new(),
         summaries: vec![bad; 500],
     };
     let named = fields(&report, now);
