@@ -10,6 +10,7 @@ pub mod access;
 pub mod admin;
 pub mod compiled;
 pub mod config;
+pub mod edge;
 pub mod health;
 pub mod jwt;
 pub mod lifecycle;

@@ -13,6 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
 use crate::compiled::CompiledApi;
+use crate::edge::body::RequestBody;
 use crate::pipeline::{Peer, RequestContext, Routed};
 use crate::refusal::{Refusal, ResponseBody};
 use crate::runtime::Loaded;
@@ -61,6 +62,11 @@ pub async fn forward(
     // one per insert.
     headers.reserve(8);
     prepare_headers(&mut headers, api, peer, &parts.uri, upgrade.is_some());
+    // Edge: the API's request header transforms, before the gateway's own headers go on.
+    let edge = api.edge.as_deref();
+    if let Some(rules) = edge.and_then(|edge| edge.request_headers.as_ref()) {
+        rules.apply(&mut headers);
+    }
     if let Some(request_id) = &context.request_id {
         headers.insert(REQUEST_ID, request_id.clone());
     }
@@ -99,7 +105,8 @@ pub async fn forward(
             });
         };
         let mut outgoing = Request::new(match body.take() {
-            Some(incoming) => Either::Left(incoming),
+            // Counted as it streams when the API limits bodies (edge `max_body_bytes`).
+            Some(incoming) => Either::Left(RequestBody::new(incoming, edge.and_then(|edge| edge.max_body_bytes))),
             None => Either::Right(Empty::new()),
         });
         *outgoing.method_mut() = parts.method.clone();
@@ -130,10 +137,21 @@ pub async fn forward(
                     remove_hop_by_hop(response.headers_mut());
                 }
                 let (mut response_parts, response_body) = response.into_parts();
+                // Edge: the API's response header transforms, before the gateway's own headers.
+                if let Some(rules) = edge.and_then(|edge| edge.response_headers.as_ref()) {
+                    rules.apply(&mut response_parts.headers);
+                }
                 response_parts.headers.extend(limit_headers);
                 return Ok(Response::from_parts(response_parts, Either::Left(response_body)));
             }
             Ok(Err(error)) => {
+                // The client's body passed the limit while streaming: the client's fault, not the target's.
+                if let Some(too_large) = edge.and(crate::edge::body::too_large(&error)) {
+                    return Err(Refusal::BodyTooLarge {
+                        api: api.name.to_string(),
+                        limit: too_large.limit,
+                    });
+                }
                 upstream.record(target_index, false, now_ms());
                 if error.is_connect() && attempts_left > 0 {
                     attempts_left -= 1;
@@ -159,6 +177,9 @@ pub async fn forward(
 /// The request target at the upstream: its base path, then the request path (without the API's prefix and
 /// version segment when the API strips them), then the query.
 fn upstream_uri(api: &CompiledApi, routed: &Routed, original: &Uri, target: &Target) -> Uri {
+    if let Some(rewrite) = api.edge.as_ref().and_then(|edge| edge.path_rewrite.as_ref()) {
+        return rewrite.upstream_uri(api.strip_prefix, routed, original, &target.base_path);
+    }
     let path_and_query = if target.base_path.is_empty() && !api.strip_prefix {
         original
             .path_and_query()

@@ -63,6 +63,15 @@ pub enum Refusal {
     UpstreamUnavailable { api: String },
     /// The upstream did not answer in time.
     UpstreamTimeout { api: String },
+    /// A plain-HTTP request to an API that is served over https only: 308 to `location`.
+    HttpsRequired { api: String, location: HeaderValue },
+    /// A CORS preflight from an origin the API does not allow.
+    CorsOriginDenied { api: String, origin: String },
+    /// The client's address is outside an allow list or inside a deny list; `list` names it
+    /// (`ip_allow of API `pets``).
+    IpDenied { address: String, list: String },
+    /// The request body is, or grew while streaming, larger than the API's `max_body_bytes`.
+    BodyTooLarge { api: String, limit: u64 },
 }
 
 #[derive(Serialize)]
@@ -100,6 +109,10 @@ impl Refusal {
             Refusal::LimiterUnavailable => "rate_limit_store_unavailable",
             Refusal::UpstreamUnavailable { .. } => "upstream_unavailable",
             Refusal::UpstreamTimeout { .. } => "upstream_timeout",
+            Refusal::HttpsRequired { .. } => "https_required",
+            Refusal::CorsOriginDenied { .. } => "cors_origin_denied",
+            Refusal::IpDenied { .. } => "ip_denied",
+            Refusal::BodyTooLarge { .. } => "body_too_large",
         }
     }
 
@@ -117,6 +130,9 @@ impl Refusal {
             Refusal::LimiterUnavailable | Refusal::JwksUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
             Refusal::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Refusal::HttpsRequired { .. } => StatusCode::PERMANENT_REDIRECT,
+            Refusal::CorsOriginDenied { .. } | Refusal::IpDenied { .. } => StatusCode::FORBIDDEN,
+            Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -160,6 +176,14 @@ impl Refusal {
             Refusal::LimiterUnavailable => "the rate-limit store is unavailable and this gateway fails closed".into(),
             Refusal::UpstreamUnavailable { api } => format!("the upstream of API `{api}` could not be reached"),
             Refusal::UpstreamTimeout { api } => format!("the upstream of API `{api}` did not answer in time"),
+            Refusal::HttpsRequired { api, .. } => format!("API `{api}` is served over https only; use the Location"),
+            Refusal::CorsOriginDenied { api, origin } => {
+                format!("API `{api}` does not allow cross-origin requests from `{origin}`")
+            }
+            Refusal::IpDenied { address, list } => format!("the client address {address} is refused by the {list}"),
+            Refusal::BodyTooLarge { api, limit } => {
+                format!("API `{api}` takes request bodies of at most {limit} bytes (max_body_bytes)")
+            }
         }
     }
 

@@ -35,6 +35,8 @@ pub struct CompiledApi {
     pub rules: Vec<Rule>,
     /// Whether any rule names operations, so requests must be matched to one.
     pub names_operations: bool,
+    /// CORS, IP lists, body limit, transforms, rewrite; `None` for an API without edge rules.
+    pub edge: Option<Box<crate::edge::CompiledEdge>>,
 }
 
 /// One version ready for requests.
@@ -102,6 +104,7 @@ impl CompiledApi {
             accepts_jwt: spec.authentication.jwt,
             rules: Vec::new(),
             names_operations: false,
+            edge: crate::edge::CompiledEdge::compile(spec.edge.as_ref(), &format!("{field}.edge"), problems),
         };
         match HeaderName::try_from(spec.authentication.api_key_header.as_str()) {
             Ok(name) => api.api_key_header = name,

@@ -50,6 +50,8 @@ pub struct RequestContext {
     pub operation: Option<usize>,
     /// The plan (index in the snapshot's plans) of the rule that granted access.
     pub plan: Option<usize>,
+    /// What the edge rules learnt (the client's address, an allowed CORS origin, a preflight).
+    pub edge: crate::edge::EdgeContext,
     /// What shadowed policies and plans would have refused (`shadow`); empty without them.
     pub shadow: crate::shadow::ShadowRefusals,
 }
@@ -63,11 +65,14 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
     let loaded = runtime.current();
     let mut context = RequestContext {
         request_id: Some(runtime.request_id(request.headers())),
+        edge: crate::edge::EdgeContext::new(peer.address.ip()),
         ..Default::default()
     };
     let method = request.method().clone();
     let uri = request.uri().clone();
     let response = match steps(&runtime, &loaded, &mut request, &mut context).await {
+        // A CORS preflight, answered by the gateway (the edge step found it before authenticating).
+        Ok(_) if context.edge.preflight => Ok(crate::edge::preflight_response(&loaded, &context)),
         Ok(limit_headers) => proxy::forward(&loaded, request, &peer, limit_headers, &mut context).await,
         Err(refusal) => Err(refusal),
     };
@@ -78,6 +83,10 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
     });
     if let Some(request_id) = &context.request_id {
         response.headers_mut().insert(proxy::REQUEST_ID, request_id.clone());
+    }
+    // CORS: an allowed origin's answers carry its headers, refusals too, so a page can read them.
+    if context.edge.allow_origin.is_some() {
+        crate::edge::decorate(&loaded, &mut context, &mut response);
     }
     // Shadow: a would-be refusal is told to the client too, so that its owner sees it coming.
     if !context.shadow.is_empty() {
@@ -121,6 +130,14 @@ async fn steps(
     let routed = routing::route(&loaded.compiled, request)?;
     let api = &loaded.compiled.apis[routed.api];
     context.routed = Some(routed);
+    // Edge: IP lists, a CORS preflight (answered before credentials, which it never carries),
+    // a declared body over the limit; `None` for an API without edge rules.
+    if let Some(edge) = &api.edge {
+        crate::edge::admit(edge, api, request, &mut context.edge)?;
+        if context.edge.preflight {
+            return Ok(HeaderMap::new());
+        }
+    }
     // Authenticate: an API key (by hash) or a JWT from a trusted issuer.
     let caller = authenticate::authenticate(loaded, api, request).await?;
     // Kept before authorizing, so that a 403 is told (metrics, access log, usage) with its caller.

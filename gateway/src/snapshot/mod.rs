@@ -12,12 +12,14 @@
 //! `compiled::CompiledSnapshot::compile` (validation and lookup tables). Only a snapshot that
 //! passes both is ever swapped in.
 
+mod edge;
 mod hash;
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+pub use edge::{CorsSpec, EdgeSpec, HeaderAddSpec, HeaderRenameSpec, HeaderRulesSpec, PathRewriteSpec};
 pub use hash::content_hash;
 
 /// The snapshot format this gateway reads and the hub writes.
@@ -91,6 +93,10 @@ pub struct ApiSpec {
     /// Which credentials the API accepts.
     #[serde(default)]
     pub authentication: AuthenticationSpec,
+    /// CORS, IP lists, body limit, header transforms and path rewrite (`edge`); absent for none,
+    /// and left out then, so snapshots without rules keep their content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<EdgeSpec>,
 }
 
 /// Which credentials an API accepts.

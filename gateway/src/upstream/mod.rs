@@ -12,7 +12,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::uri::{Authority, Scheme};
 use http_body_util::{Either, Empty};
-use hyper::body::Incoming;
 
 use crate::compiled::Problems;
 use crate::snapshot::{ActiveHealthSpec, PassiveHealthSpec, UpstreamSpec};
@@ -22,8 +21,8 @@ pub use pool::{PoolCache, PooledBody, SendError, TargetPool, set_worker_slot};
 use tls::UpstreamTls;
 
 /// A request body on its way upstream: the client's stream, or nothing (for a retry, which
-/// only happens when there was no body).
-pub type ProxyBody = Either<Incoming, Empty<Bytes>>;
+/// only happens when there was no body). The stream is counted when the API limits its size.
+pub type ProxyBody = Either<crate::edge::body::RequestBody, Empty<Bytes>>;
 
 /// An upstream ready to take requests.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 mod support;
 mod upstream;
 
+mod edge;
 mod enforcement;
 mod hub_stream;
 mod jwt;

@@ -130,6 +130,7 @@ fn api_spec(api: &Api, versions: &[&ApiVersion], problems: &mut Vec<FieldError>)
         upstream: upstream_spec(&api.upstream),
         versions,
         authentication: AuthenticationSpec::default(),
+        edge: api.edge.as_ref().map(crate::model::EdgeRules::to_spec),
     }
 }
 

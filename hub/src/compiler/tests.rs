@@ -25,6 +25,7 @@ fn state() -> HubState {
             tls: None,
         },
         external: false,
+        edge: None,
     };
     let version = |name: &str, status: VersionStatus| ApiVersion {
         api: "pets".into(),

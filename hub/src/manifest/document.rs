@@ -73,6 +73,9 @@ pub struct ApiSpec {
     pub upstream: Upstream,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<VersionSpec>,
+    /// CORS, IP lists, body limit, header transforms and path rewrite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<crate::model::EdgeRules>,
 }
 
 /// One version of an API, inside its API's document.

@@ -66,6 +66,7 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
             route: api.route.clone(),
             upstream: api.upstream.redacted(),
             versions: specs,
+            edge: api.edge.clone(),
         };
         let kind = if api.external { Kind::ExternalApi } else { Kind::Api };
         files.push(SourceFile {

@@ -149,6 +149,7 @@ fn build_api(set: &ManifestSet, document: &LocatedDocument, state: &mut Manifest
         route: spec.route,
         upstream: spec.upstream,
         external: document.kind == Kind::ExternalApi,
+        edge: spec.edge,
     };
     if let Some(api) = checked(document, "", api, problems) {
         state.apis.push(api);

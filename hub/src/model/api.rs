@@ -27,6 +27,9 @@ pub struct Api {
     /// Whether the upstream lives outside the platform (a third party's URL).
     #[serde(default)]
     pub external: bool,
+    /// CORS, IP lists, body limit, header transforms and path rewrite; absent for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<super::EdgeRules>,
 }
 
 /// The requests an API claims: an optional host and a path prefix.
@@ -106,6 +109,11 @@ impl Kind for Api {
             Err(error) => checker.push("route.path_prefix", error.to_string()),
         }
         check_upstream(&mut checker, "upstream", &api.upstream);
+        // Rules that change nothing are no rules: the gateway then skips the edge step entirely.
+        api.edge = api.edge.filter(|edge| !edge.is_empty());
+        if let Some(edge) = &api.edge {
+            edge.check(&mut checker);
+        }
         checker.finish().map(|()| api)
     }
 

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod crud;
 mod dashboard;
+mod edge_rules;
 mod events;
 mod impact;
 mod lifecycle;

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::edge_form::{self, EdgeFields};
 use super::upstream_tls_form::{self, TlsFields};
 use super::{CsrfForm, Nav, refused, see};
 use crate::dashboard::error::DashboardError;
@@ -76,6 +77,9 @@ pub struct ApiForm {
     /// TLS to its https targets.
     #[serde(flatten)]
     pub tls: TlsFields,
+    /// CORS, IP lists, body limit, header transforms, path rewrite.
+    #[serde(flatten)]
+    pub edge: EdgeFields,
 }
 
 impl ApiForm {
@@ -92,6 +96,7 @@ impl ApiForm {
             external: api.external.then(|| "on".into()),
             targets: targets_text(&api.upstream),
             tls: TlsFields::of(api.upstream.tls.as_ref()),
+            edge: EdgeFields::of(api.edge.as_ref()),
         }
     }
 
@@ -100,6 +105,7 @@ impl ApiForm {
         let mut errors = FieldErrors::default();
         let mut upstream = parse_targets(&mut errors, "targets", &self.targets);
         upstream.tls = self.tls.parse(&mut errors);
+        let edge = self.edge.parse(&mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -115,6 +121,7 @@ impl ApiForm {
             },
             upstream,
             external: self.external.is_some(),
+            edge,
         })
     }
 }
@@ -162,6 +169,9 @@ pub fn parse_targets(errors: &mut FieldErrors, field: &str, text: &str) -> Upstr
 /// Where the model's field paths go on the form.
 fn place(field: &str) -> Option<&'static str> {
     if let Some(place) = upstream_tls_form::place(field) {
+        return Some(place);
+    }
+    if let Some(place) = edge_form::place(field) {
         return Some(place);
     }
     Some(match field {

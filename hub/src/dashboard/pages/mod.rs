@@ -4,6 +4,7 @@ pub mod access;
 pub mod analytics;
 pub mod apis;
 pub mod audit;
+pub mod edge_form;
 pub mod gateways;
 pub mod groups;
 pub mod keys;
