@@ -402,6 +402,14 @@ pub struct GatewayArgs {
     #[arg(long, env = "GATEHOUSE_GATEWAY_ADMIN_LISTEN", value_name = "ADDR")]
     pub gateway_admin_listen: Option<SocketAddr>,
 
+    /// Address of the gateway's TLS listener (certificates from the hub or --tls-cert-dir); without it no TLS
+    #[arg(long, env = "GATEHOUSE_TLS_LISTEN", value_name = "ADDR")]
+    pub tls_listen: Option<SocketAddr>,
+
+    /// Directory of NAME.crt/NAME.key PEM pairs for the TLS listener, reloaded when they change
+    #[arg(long, env = "GATEHOUSE_TLS_CERT_DIR", value_name = "DIR")]
+    pub tls_cert_dir: Option<PathBuf>,
+
     /// Redis URL shared by gateway replicas for rate-limit counters; without it they are kept in memory
     #[arg(long, env = "GATEHOUSE_RATE_LIMIT_STORE", value_name = "URL", hide_env_values = true)]
     pub rate_limit_store: Option<String>,

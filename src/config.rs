@@ -131,6 +131,8 @@ pub struct GatewaySection {
     pub access_log: Option<bool>,
     pub otlp_endpoint: Option<String>,
     pub workers: Option<std::num::NonZeroUsize>,
+    pub tls_listen: Option<SocketAddr>,
+    pub tls_cert_dir: Option<PathBuf>,
 }
 
 /// The gateway's configuration from flags, environment and file.
@@ -225,6 +227,8 @@ pub fn gateway_config(
             .gateway_workers
             .or(section.workers)
             .map_or(defaults.workers, std::num::NonZeroUsize::get),
+        tls_listen: args.tls_listen.or(section.tls_listen),
+        tls_cert_dir: args.tls_cert_dir.clone().or_else(|| section.tls_cert_dir.clone()),
         ..defaults
     })
 }

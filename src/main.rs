@@ -228,6 +228,9 @@ async fn run_roles(
         }
         println!("gateway         http://{}", started.proxy_address);
         gateway_address = Some(started.proxy_address);
+        if let Some(tls_address) = started.tls_address {
+            println!("gateway TLS     https://{tls_address}");
+        }
         println!(
             "gateway admin   http://{}  (/healthz /readyz /config /metrics)",
             started.admin_address

@@ -165,6 +165,7 @@ fn redacted_config(runtime: &Runtime) -> Option<serde_json::Value> {
         }
     }
     crate::upstream::tls::redact_document(&mut document);
+    crate::tls::redact_keys(&mut document);
     Some(document)
 }
 

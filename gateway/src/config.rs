@@ -42,6 +42,11 @@ pub struct GatewayConfig {
     pub telemetry: TelemetrySettings,
     /// Proxy worker threads, each with its own runtime and listener (`workers`): one per core.
     pub workers: usize,
+    /// Where proxied traffic arrives over TLS (`tls`); absent for no TLS listener.
+    pub tls_listen: Option<SocketAddr>,
+    /// A directory of `NAME.crt`/`NAME.key` PEM pairs for the TLS listener, reloaded when they
+    /// change (a standalone gateway; the hub's certificates come in the snapshot).
+    pub tls_cert_dir: Option<PathBuf>,
 }
 
 /// Default proxy address.
@@ -68,6 +73,8 @@ impl Default for GatewayConfig {
             rate_limit_timeout: Duration::from_millis(50),
             telemetry: TelemetrySettings::default(),
             workers: crate::workers::default_count(),
+            tls_listen: None,
+            tls_cert_dir: None,
         }
     }
 }
@@ -97,6 +104,8 @@ impl std::fmt::Debug for GatewayConfig {
             .field("rate_limit_timeout", &self.rate_limit_timeout)
             .field("telemetry", &self.telemetry)
             .field("workers", &self.workers)
+            .field("tls_listen", &self.tls_listen)
+            .field("tls_cert_dir", &self.tls_cert_dir)
             .finish()
     }
 }

@@ -26,5 +26,6 @@ pub mod snapshot;
 pub mod source;
 pub mod start;
 pub mod telemetry;
+pub mod tls;
 pub mod upstream;
 pub mod workers;

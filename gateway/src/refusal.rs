@@ -229,6 +229,9 @@ impl Refusal {
             } => {
                 headers.extend(limit_headers);
             }
+            Refusal::HttpsRequired { location, .. } => {
+                headers.insert(http::header::LOCATION, location);
+            }
             _ => {}
         }
         response

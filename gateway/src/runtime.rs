@@ -68,6 +68,9 @@ pub struct Runtime {
     pub telemetry: Telemetry,
     /// Whether a snapshot from a source (not the empty start) is in force.
     ready: AtomicBool,
+    /// The TLS listener's certificates from `--tls-cert-dir` (the snapshot's are in
+    /// `compiled.tls`); empty without one. Here so that the expiry metric reads both.
+    pub tls_files: Arc<ArcSwap<crate::tls::CertificateTable>>,
 }
 
 /// Where the document in force is kept for `/config`.
@@ -103,6 +106,7 @@ impl Runtime {
             jwks,
             telemetry,
             ready: AtomicBool::new(false),
+            tls_files: Arc::default(),
         });
         if let Some(otel) = &runtime.telemetry.otel {
             otel.observe_fleet(&Arc::downgrade(&runtime));

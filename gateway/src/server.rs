@@ -1,6 +1,7 @@
 //! The gateway's listeners: the proxy port (HTTP/1.1 and HTTP/2, with upgrades) and the admin
-//! port (`/healthz`, `/readyz`, `/config`, `/metrics`). Both shut down gracefully: connections
-//! in flight finish, within a grace period.
+//! port (`/healthz`, `/readyz`, `/config`, `/metrics`), and the proxy's TLS listener, which runs
+//! the handshake (`tls`) in the connection's task and then serves the same way. All shut down
+//! gracefully: connections in flight finish, within a grace period.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -19,11 +20,37 @@ use crate::runtime::Runtime;
 /// How long connections get to finish after shutdown begins.
 pub const GRACE_PERIOD: Duration = Duration::from_secs(10);
 
-/// Serves proxied traffic until `shutdown` completes.
+/// What a proxy listener speaks.
+#[derive(Clone)]
+pub enum ProxyListener {
+    /// Plain HTTP; `https_port` is the TLS listener's, for https redirects.
+    Plain { https_port: Option<u16> },
+    /// TLS, terminated here.
+    Tls(Arc<crate::tls::EdgeTls>),
+}
+
+/// Serves proxied plain HTTP until `shutdown` completes.
 pub async fn serve_proxy(listener: TcpListener, runtime: Arc<Runtime>, shutdown: impl Future<Output = ()>) {
-    serve(listener, shutdown, move |client| {
+    serve_proxy_on(listener, runtime, ProxyListener::Plain { https_port: None }, shutdown).await
+}
+
+/// Serves proxied traffic, plain or over TLS, until `shutdown` completes.
+pub async fn serve_proxy_on(
+    listener: TcpListener,
+    runtime: Arc<Runtime>,
+    kind: ProxyListener,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (transport, tls) = match kind {
+        ProxyListener::Plain { https_port } => (crate::tls::Transport::Plain { https_port }, None),
+        ProxyListener::Tls(tls) => (crate::tls::Transport::Tls, Some(tls)),
+    };
+    serve(listener, shutdown, tls, move |client, client_certificate| {
         let runtime = runtime.clone();
-        let peer = Arc::new(crate::pipeline::Peer::new(client));
+        let mut peer = crate::pipeline::Peer::new(client);
+        peer.transport = transport;
+        peer.client_certificate = client_certificate;
+        let peer = Arc::new(peer);
         service_fn(move |request| {
             let runtime = runtime.clone();
             let peer = peer.clone();
@@ -35,7 +62,7 @@ pub async fn serve_proxy(listener: TcpListener, runtime: Arc<Runtime>, shutdown:
 
 /// Serves the admin port until `shutdown` completes.
 pub async fn serve_admin(listener: TcpListener, runtime: Arc<Runtime>, shutdown: impl Future<Output = ()>) {
-    serve(listener, shutdown, move |_client| {
+    serve(listener, shutdown, None, move |_client, _| {
         let runtime = runtime.clone();
         service_fn(move |request| {
             let runtime = runtime.clone();
@@ -45,8 +72,12 @@ pub async fn serve_admin(listener: TcpListener, runtime: Arc<Runtime>, shutdown:
     .await
 }
 
-async fn serve<S, B>(listener: TcpListener, shutdown: impl Future<Output = ()>, make_service: impl Fn(SocketAddr) -> S)
-where
+async fn serve<S, B>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    tls: Option<Arc<crate::tls::EdgeTls>>,
+    make_service: impl Fn(SocketAddr, Option<crate::tls::ClientCertificate>) -> S + Send + Sync + 'static,
+) where
     S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>, Error = Infallible>
         + Send
         + 'static,
@@ -57,6 +88,7 @@ where
 {
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
+    let make_service = Arc::new(make_service);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -71,7 +103,24 @@ where
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), make_service(client));
+                if let Some(tls) = &tls {
+                    // The handshake runs in the connection's task, so a slow client holds up no other.
+                    let (tls, builder, make_service) = (tls.clone(), builder.clone(), make_service.clone());
+                    let watcher = graceful.watcher();
+                    tokio::spawn(async move {
+                        let connection = match tls.accept(stream).await {
+                            Ok(connection) => connection,
+                            Err(error) => return tracing::debug!(%error, %client, "TLS handshake failed"),
+                        };
+                        let service = make_service(client, connection.client_certificate);
+                        let connection = builder.serve_connection_with_upgrades(TokioIo::new(connection.stream), service);
+                        if let Err(error) = watcher.watch(connection.into_owned()).await {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                    });
+                    continue;
+                }
+                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), make_service(client, None));
                 let connection = graceful.watch(connection.into_owned());
                 tokio::spawn(async move {
                     if let Err(error) = connection.await {

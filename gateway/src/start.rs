@@ -28,6 +28,10 @@ pub enum StartError {
     Hub(#[from] HubSettingsError),
     #[error("hub_url and snapshot are exclusive: a gateway follows the hub or a snapshot file, not both")]
     TwoSources,
+    #[error("tls_cert_dir: {0}")]
+    TlsCertDir(crate::tls::TlsError),
+    #[error("tls_cert_dir needs tls_listen: the certificates are for the TLS listener")]
+    TlsCertDirWithoutListener,
 }
 
 const NO_TOKEN: HubSettingsError = HubSettingsError::Token("it is required with hub_url");
@@ -37,7 +41,11 @@ pub struct Started {
     pub runtime: Arc<Runtime>,
     pub proxy_address: SocketAddr,
     pub admin_address: SocketAddr,
+    /// The TLS listener's address, when there is one.
+    pub tls_address: Option<SocketAddr>,
     proxy: crate::workers::ProxyListeners,
+    /// Reloads `tls_cert_dir` when it changes.
+    tls_watcher: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
     admin: TcpListener,
     config: GatewayConfig,
     hub: Option<HubFollower>,
@@ -87,6 +95,26 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
         address: config.listen,
         error,
     })?;
+    if config.tls_cert_dir.is_some() && config.tls_listen.is_none() {
+        return Err(StartError::TlsCertDirWithoutListener);
+    }
+    let tls_watcher = match &config.tls_cert_dir {
+        None => None,
+        Some(dir) => Some(Box::pin(
+            crate::tls::watch_dir(dir.clone(), runtime.tls_files.clone(), config.reload_interval)
+                .map_err(StartError::TlsCertDir)?,
+        ) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>),
+    };
+    let proxy = match config.tls_listen {
+        None => proxy,
+        Some(address) => {
+            let edge = Arc::new(crate::tls::EdgeTls::new(runtime.clone()));
+            proxy
+                .with_tls(address, edge)
+                .map_err(|error| StartError::Listen { address, error })?
+        }
+    };
+    let tls_address = proxy.tls_address();
     let admin = bind(config.admin_listen).await?;
     let proxy_address = proxy.address;
     let hub = match &config.hub_url {
@@ -115,7 +143,9 @@ pub async fn start(config: GatewayConfig) -> Result<Started, StartError> {
             address: config.admin_listen,
             error,
         })?,
+        tls_address,
         proxy,
+        tls_watcher,
         admin,
         config,
         hub,
@@ -146,6 +176,7 @@ impl Started {
             (None, None) => None,
         };
         let follower = self.hub.map(|hub| tokio::spawn(hub.follow()));
+        let tls_watcher = self.tls_watcher.map(tokio::spawn);
         let watcher = self.config.snapshot.clone().map(|path| {
             let last_good = LastGood::in_dir(&self.config.data_dir);
             tokio::spawn(source::watch_file(
@@ -181,6 +212,9 @@ impl Started {
         }
         if let Some(follower) = follower {
             follower.abort();
+        }
+        if let Some(tls_watcher) = tls_watcher {
+            tls_watcher.abort();
         }
         let _ = stop_usage.send(true);
         if let Some(usage) = usage {

@@ -21,11 +21,28 @@ use crate::runtime::Runtime;
 pub struct ProxyListeners {
     listeners: Vec<std::net::TcpListener>,
     pub address: SocketAddr,
+    /// The TLS listeners, one per worker beside its plain one, when TLS is on.
+    tls: Option<TlsListeners>,
+}
+
+struct TlsListeners {
+    listeners: Vec<std::net::TcpListener>,
+    address: SocketAddr,
+    edge: Arc<crate::tls::EdgeTls>,
 }
 
 /// Binds `workers` listeners (at least one) on `address`. With port 0 the first one picks the
 /// port and the others join it.
 pub fn bind(address: SocketAddr, workers: usize) -> std::io::Result<ProxyListeners> {
+    let (listeners, address) = bind_group(address, workers)?;
+    Ok(ProxyListeners {
+        listeners,
+        address,
+        tls: None,
+    })
+}
+
+fn bind_group(address: SocketAddr, workers: usize) -> std::io::Result<(Vec<std::net::TcpListener>, SocketAddr)> {
     let workers = workers.max(1);
     if workers > 1 && address.port() != 0 {
         // `SO_REUSEPORT` would let this group join another process's listeners on the port
@@ -44,7 +61,7 @@ pub fn bind(address: SocketAddr, workers: usize) -> std::io::Result<ProxyListene
         .into_iter()
         .map(TcpListener::into_std)
         .collect::<std::io::Result<_>>()?;
-    Ok(ProxyListeners { listeners, address })
+    Ok((listeners, address))
 }
 
 fn listen(address: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
@@ -62,14 +79,38 @@ fn listen(address: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener>
 }
 
 impl ProxyListeners {
+    /// Adds a TLS listener on `address` to every worker, terminating with `edge`; plain
+    /// requests are then redirected (for APIs that ask) to its port.
+    pub fn with_tls(mut self, address: SocketAddr, edge: Arc<crate::tls::EdgeTls>) -> std::io::Result<ProxyListeners> {
+        let (listeners, address) = bind_group(address, self.listeners.len())?;
+        self.tls = Some(TlsListeners {
+            listeners,
+            address,
+            edge,
+        });
+        Ok(self)
+    }
+
+    /// The TLS listener's address, when TLS is on.
+    pub fn tls_address(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().map(|tls| tls.address)
+    }
+
     /// Serves on one worker thread per listener until `stop` turns true; returns when every
     /// worker has finished its connections (within `server::GRACE_PERIOD`), or at once if no
     /// worker thread could start.
     pub async fn serve(self, runtime: Arc<Runtime>, stop: watch::Receiver<bool>) {
         let mut finished = Vec::new();
-        for (index, listener) in self.listeners.into_iter().enumerate() {
+        let https_port = self.tls.as_ref().map(|tls| tls.address.port());
+        let (mut tls_listeners, edge) = match self.tls {
+            Some(tls) => (tls.listeners.into_iter().map(Some).collect(), Some(tls.edge)),
+            None => (Vec::new(), None),
+        };
+        tls_listeners.resize_with(self.listeners.len(), || None);
+        for (index, (listener, tls_listener)) in self.listeners.into_iter().zip(tls_listeners).enumerate() {
             let (done, finished_one) = tokio::sync::oneshot::channel::<()>();
             let runtime = runtime.clone();
+            let edge = edge.clone();
             let mut stop = stop.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("gatehouse-proxy-{}", index + 1))
@@ -80,12 +121,30 @@ impl ProxyListeners {
                         Err(error) => return tracing::error!(%error, "a proxy worker could not start"),
                     };
                     worker.block_on(async move {
+                        let tls = match (tls_listener.map(TcpListener::from_std), edge) {
+                            (Some(Ok(listener)), Some(edge)) => Some((listener, edge)),
+                            (Some(Err(error)), _) => return tracing::error!(%error, "a proxy worker could not listen"),
+                            _ => None,
+                        };
                         match TcpListener::from_std(listener) {
                             Ok(listener) => {
+                                let mut stop_tls = stop.clone();
                                 let stopped = async move {
                                     let _ = stop.wait_for(|stop| *stop).await;
                                 };
-                                crate::server::serve_proxy(listener, runtime, stopped).await;
+                                let plain = crate::server::ProxyListener::Plain { https_port };
+                                let plain = crate::server::serve_proxy_on(listener, runtime.clone(), plain, stopped);
+                                match tls {
+                                    None => plain.await,
+                                    Some((listener, edge)) => {
+                                        let stopped = async move {
+                                            let _ = stop_tls.wait_for(|stop| *stop).await;
+                                        };
+                                        let tls = crate::server::ProxyListener::Tls(edge);
+                                        let tls = crate::server::serve_proxy_on(listener, runtime, tls, stopped);
+                                        tokio::join!(plain, tls);
+                                    }
+                                }
                             }
                             Err(error) => tracing::error!(%error, "a proxy worker could not listen"),
                         }

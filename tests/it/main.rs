@@ -16,3 +16,4 @@ mod shadow;
 mod sqlite;
 mod story;
 mod support;
+mod tls;

@@ -37,6 +37,8 @@ pub struct CompiledApi {
     pub names_operations: bool,
     /// CORS, IP lists, body limit, transforms, rewrite; `None` for an API without edge rules.
     pub edge: Option<Box<crate::edge::CompiledEdge>>,
+    /// Plain-HTTP requests get a 308 to https (`tls`).
+    pub https_redirect: bool,
 }
 
 /// One version ready for requests.
@@ -105,6 +107,7 @@ impl CompiledApi {
             rules: Vec::new(),
             names_operations: false,
             edge: crate::edge::CompiledEdge::compile(spec.edge.as_ref(), &format!("{field}.edge"), problems),
+            https_redirect: spec.https_redirect,
         };
         match HeaderName::try_from(spec.authentication.api_key_header.as_str()) {
             Ok(name) => api.api_key_header = name,

@@ -46,6 +46,8 @@ pub struct CompiledSnapshot {
     pub jwt_issuers: Vec<IssuerConfig>,
     /// Shadowed access policies, per API; `None` when there are none (`shadow`).
     pub shadow: Option<Box<crate::shadow::ShadowAccess>>,
+    /// The TLS listener's certificates and client verifier from the snapshot (`tls`).
+    pub tls: crate::tls::CompiledTls,
 }
 
 /// Collects problems as compilation goes.
@@ -158,6 +160,12 @@ impl CompiledSnapshot {
 
         let consumers = Consumers::compile(&snapshot.consumers, &mut groups, &mut problems);
         check_issuers(&snapshot.jwt_issuers, &mut problems);
+        let tls = crate::tls::CompiledTls::compile(snapshot.tls.as_ref()).unwrap_or_else(|errors| {
+            for error in errors {
+                problems.push(error.field, error.message);
+            }
+            crate::tls::CompiledTls::default()
+        });
 
         if !problems.0.is_empty() {
             return Err(CompileErrors(problems.0));
@@ -173,6 +181,7 @@ impl CompiledSnapshot {
             group_names: groups.names,
             jwt_issuers: snapshot.jwt_issuers.clone(),
             shadow,
+            tls,
         })
     }
 

@@ -28,12 +28,21 @@ pub struct Peer {
     pub address: SocketAddr,
     /// The address as a header value, for `X-Forwarded-For`.
     pub ip: HeaderValue,
+    /// Plain HTTP (with the TLS listener's port, for https redirects) or TLS.
+    pub transport: crate::tls::Transport,
+    /// The certificate the client presented in its TLS handshake, if any (consumer mTLS).
+    pub client_certificate: Option<crate::tls::ClientCertificate>,
 }
 
 impl Peer {
     pub fn new(address: SocketAddr) -> Peer {
         let ip = HeaderValue::try_from(address.ip().to_string()).expect("an IP address is a valid header value");
-        Peer { address, ip }
+        Peer {
+            address,
+            ip,
+            transport: crate::tls::Transport::default(),
+            client_certificate: None,
+        }
     }
 }
 
@@ -54,6 +63,8 @@ pub struct RequestContext {
     pub edge: crate::edge::EdgeContext,
     /// What shadowed policies and plans would have refused (`shadow`); empty without them.
     pub shadow: crate::shadow::ShadowRefusals,
+    /// How the request arrived, for the https redirect (`tls`).
+    pub transport: crate::tls::Transport,
 }
 
 /// Handles one request on the snapshot current when it arrived; a swap meanwhile does not
@@ -66,6 +77,7 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
     let mut context = RequestContext {
         request_id: Some(runtime.request_id(request.headers())),
         edge: crate::edge::EdgeContext::new(peer.address.ip()),
+        transport: peer.transport,
         ..Default::default()
     };
     let method = request.method().clone();
@@ -130,6 +142,10 @@ async fn steps(
     let routed = routing::route(&loaded.compiled, request)?;
     let api = &loaded.compiled.apis[routed.api];
     context.routed = Some(routed);
+    // HTTPS redirect: a plain-HTTP request to an API served over https only gets a 308.
+    if api.https_redirect {
+        crate::tls::require_https(api, context.transport, request)?;
+    }
     // Edge: IP lists, a CORS preflight (answered before credentials, which it never carries),
     // a declared body over the limit; `None` for an API without edge rules.
     if let Some(edge) = &api.edge {

@@ -25,6 +25,9 @@ struct Canonical<'a, C> {
     consumers: &'a [C],
     jwt_issuers: &'a [IssuerConfig],
     access_rules: &'a [AccessRuleSpec],
+    /// Left out when absent, so that snapshots without TLS hash as they always did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<&'a crate::tls::TlsSpec>,
 }
 
 /// Hex SHA-256 of the snapshot's content.
@@ -38,6 +41,7 @@ pub fn content_hash<C: Serialize>(snapshot: &Snapshot<C>) -> String {
         consumers: &snapshot.consumers,
         jwt_issuers: &snapshot.jwt_issuers,
         access_rules: &snapshot.access_rules,
+        tls: snapshot.tls.as_ref(),
     };
     let mut hasher = HashWriter(Sha256::new());
     serde_json::to_writer(&mut hasher, &canonical).expect("a snapshot always serialises");

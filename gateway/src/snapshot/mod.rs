@@ -69,6 +69,10 @@ pub struct Snapshot<C = ConsumerSpec> {
     /// Who may call what, under which plan.
     #[serde(default)]
     pub access_rules: Vec<AccessRuleSpec>,
+    /// Certificates for the TLS listener and the client CA bundle (`tls`). Left out when absent,
+    /// so that snapshots without TLS keep their content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::TlsSpec>,
 }
 
 /// An API: the requests it claims and where they go.
@@ -93,6 +97,10 @@ pub struct ApiSpec {
     /// Which credentials the API accepts.
     #[serde(default)]
     pub authentication: AuthenticationSpec,
+    /// Answer plain-HTTP requests with a 308 to the same URL over https (`tls`). Left out when
+    /// false, so that snapshots without it keep their content hash.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub https_redirect: bool,
     /// CORS, IP lists, body limit, header transforms and path rewrite (`edge`); absent for none,
     /// and left out then, so snapshots without rules keep their content hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -454,6 +462,7 @@ impl Snapshot {
             consumers: Vec::new(),
             jwt_issuers: Vec::new(),
             access_rules: Vec::new(),
+            tls: None,
         }
     }
 

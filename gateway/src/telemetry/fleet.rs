@@ -25,6 +25,16 @@ pub struct FleetReadings {
     /// `gatehouse_plan_rate_limit` and `gatehouse_plan_rate_window_seconds`, for plans with a
     /// rate limit.
     pub plans: Vec<PlanReading>,
+    /// `gatehouse_tls_certificate_expiry_seconds`, for the TLS listener's certificates.
+    pub certificates: Vec<CertificateReading>,
+}
+
+/// How long one of the TLS listener's certificates has left.
+#[derive(Debug)]
+pub struct CertificateReading {
+    pub certificate: String,
+    /// Seconds until its not-after; negative once expired.
+    pub expiry_seconds: f64,
 }
 
 /// Whether one upstream target takes traffic.
@@ -55,6 +65,7 @@ impl FleetReadings {
             failed_open: runtime.limiter.failed_open(),
             targets: targets(runtime),
             plans: plans(runtime),
+            certificates: certificates(runtime),
         }
     }
 
@@ -84,7 +95,15 @@ impl FleetReadings {
             .iter()
             .map(|plan| (plan_labels(plan), plan.window_seconds.to_string()))
             .collect();
-        let families: [Family; 8] = [
+        let expiries = self
+            .certificates
+            .iter()
+            .map(|certificate| {
+                let labels = format!("{{gatehouse_certificate=\"{}\"}}", escape(&certificate.certificate));
+                (labels, certificate.expiry_seconds.to_string())
+            })
+            .collect();
+        let families: [Family; 9] = [
             (
                 "gatehouse_snapshot_revision",
                 "gauge",
@@ -141,6 +160,13 @@ impl FleetReadings {
                 "A plan's rate-limit window",
                 windows,
             ),
+            (
+                "gatehouse_tls_certificate_expiry_seconds",
+                "gauge",
+                "seconds",
+                "Seconds until a TLS listener certificate's not-after",
+                expiries,
+            ),
         ];
         for (name, kind, unit, help, samples) in families {
             let _ = writeln!(text, "# HELP {name} {help}.\n# TYPE {name} {kind}");
@@ -183,6 +209,34 @@ pub fn targets(runtime: &Runtime) -> Vec<TargetReading> {
                 });
             }
         }
+    }
+    readings
+}
+
+/// The TLS listener's certificates, the snapshot's then the directory's, with the time each has
+/// left. A name in both is the snapshot's.
+pub fn certificates(runtime: &Runtime) -> Vec<CertificateReading> {
+    let loaded = runtime.current();
+    let files = runtime.tls_files.load();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64);
+    let mut readings: Vec<CertificateReading> = Vec::new();
+    for certificate in loaded
+        .compiled
+        .tls
+        .table
+        .certificates()
+        .iter()
+        .chain(files.certificates())
+    {
+        if readings.iter().any(|known| known.certificate == certificate.name) {
+            continue;
+        }
+        readings.push(CertificateReading {
+            certificate: certificate.name.clone(),
+            expiry_seconds: (certificate.info.not_after.saturating_sub(now)) as f64,
+        });
     }
     readings
 }

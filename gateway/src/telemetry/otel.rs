@@ -97,6 +97,7 @@ const GATEHOUSE_OPERATION: &str = "gatehouse.operation";
 const GATEHOUSE_APPLICATION: &str = "gatehouse.application";
 const GATEHOUSE_PLAN: &str = "gatehouse.plan";
 const GATEHOUSE_TARGET: &str = "gatehouse.target";
+const GATEHOUSE_CERTIFICATE: &str = "gatehouse.certificate";
 const GATEHOUSE_RULE_KIND: &str = "gatehouse.rule_kind";
 const GATEHOUSE_RULE: &str = "gatehouse.rule";
 
@@ -298,6 +299,19 @@ impl Otel {
                 let Some(runtime) = limits.upgrade() else { return };
                 for plan in super::fleet::plans(&runtime) {
                     observer.observe(plan.requests, &[KeyValue::new(GATEHOUSE_PLAN, plan.plan)]);
+                }
+            })
+            .build();
+        let certificates = runtime.clone();
+        self.meter
+            .f64_observable_gauge("gatehouse.tls.certificate.expiry")
+            .with_unit("s")
+            .with_description("Seconds until a TLS listener certificate's not-after")
+            .with_callback(move |observer| {
+                let Some(runtime) = certificates.upgrade() else { return };
+                for certificate in super::fleet::certificates(&runtime) {
+                    let attributes = [KeyValue::new(GATEHOUSE_CERTIFICATE, certificate.certificate)];
+                    observer.observe(certificate.expiry_seconds, &attributes);
                 }
             })
             .build();

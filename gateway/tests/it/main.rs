@@ -12,5 +12,6 @@ mod metrics_parity;
 mod otel;
 mod proxying;
 mod snapshots;
+mod tls;
 mod upstream_tls;
 mod usage;

@@ -16,6 +16,8 @@ pub struct TestGateway {
     pub runtime: Arc<Runtime>,
     pub address: SocketAddr,
     pub admin: SocketAddr,
+    /// The TLS listener, for a gateway started with one (`from_config`).
+    pub tls_address: Option<SocketAddr>,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -60,6 +62,7 @@ impl TestGateway {
             runtime,
             address,
             admin: admin_address,
+            tls_address: None,
             shutdown: Some(shutdown),
         }
     }
@@ -74,6 +77,7 @@ impl TestGateway {
         };
         let started = gateway::start::start(config).await.expect("the gateway starts");
         let (runtime, address, admin) = (started.runtime.clone(), started.proxy_address, started.admin_address);
+        let tls_address = started.tls_address;
         let (shutdown, mut watch) = tokio::sync::watch::channel(false);
         tokio::spawn(started.serve(async move {
             let _ = watch.wait_for(|stop| *stop).await;
@@ -82,6 +86,7 @@ impl TestGateway {
             runtime,
             address,
             admin,
+            tls_address,
             shutdown: Some(shutdown),
         }
     }

@@ -9,6 +9,7 @@
 pub mod diff;
 mod lifecycle;
 pub mod openapi;
+mod tls;
 
 use std::collections::HashMap;
 
@@ -34,6 +35,8 @@ pub struct HubState {
     pub users: Vec<User>,
     pub applications: Vec<Application>,
     pub keys: Vec<ApiKey>,
+    /// The gateways' TLS listener certificates (`tls`).
+    pub certificates: Vec<crate::model::Certificate>,
 }
 
 /// Compiles the state at `now` (keys expired by then are left out). The revision number and
@@ -65,6 +68,7 @@ pub fn compile(state: &HubState, now: DateTime<Utc>) -> Result<Snapshot, Vec<Fie
         consumers: consumers(state, now),
         jwt_issuers: Vec::new(),
         access_rules,
+        tls: tls::tls_spec(state),
     };
     if !problems.is_empty() {
         return Err(problems);
@@ -131,6 +135,7 @@ fn api_spec(api: &Api, versions: &[&ApiVersion], problems: &mut Vec<FieldError>)
         versions,
         authentication: AuthenticationSpec::default(),
         edge: api.edge.as_ref().map(crate::model::EdgeRules::to_spec),
+        https_redirect: api.https_redirect,
     }
 }
 

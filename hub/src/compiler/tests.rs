@@ -26,6 +26,7 @@ fn state() -> HubState {
         },
         external: false,
         edge: None,
+        https_redirect: false,
     };
     let version = |name: &str, status: VersionStatus| ApiVersion {
         api: "pets".into(),
@@ -111,6 +112,7 @@ fn state() -> HubState {
             key("key_333", "app_a", false, true),
             key("key_4444", "app_b", false, false),
         ],
+        certificates: Vec::new(),
     }
 }
 

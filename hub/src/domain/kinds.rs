@@ -65,6 +65,10 @@ macro_rules! with_kind {
                 type $K = Portal;
                 $body
             }
+            crate::model::Certificate::KIND => {
+                type $K = crate::model::Certificate;
+                $body
+            }
             _ => $fallback,
         }
     };

@@ -130,6 +130,7 @@ pub async fn load_state(tx: &mut Tx) -> Result<HubState, HubError> {
         users: all_in::<User>(tx).await?,
         applications: all_in::<Application>(tx).await?,
         keys: all_in::<ApiKey>(tx).await?,
+        certificates: all_in::<crate::model::Certificate>(tx).await?,
     })
 }
 
@@ -250,6 +251,7 @@ pub async fn pending(store: &Store) -> Result<Pending, HubError> {
                 consumers: Vec::new(),
                 jwt_issuers: Vec::new(),
                 access_rules: Vec::new(),
+                tls: None,
             },
         ),
     };

@@ -7,6 +7,7 @@ mod api_versions;
 mod audit;
 pub mod auth;
 mod auto_publish;
+mod certificates;
 mod events;
 pub mod extract;
 mod fleet;
@@ -54,6 +55,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub fn app(state: AppState) -> Router {
     let admin_api = OpenApiRouter::new()
         .merge(resources::router())
+        .merge(certificates::router())
         .merge(api_versions::router())
         .merge(api_keys::router())
         .merge(admin_tokens::router())

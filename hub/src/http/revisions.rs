@@ -110,6 +110,8 @@ pub async fn snapshot(
         }
     }
     gateway::upstream::tls::redact_document(&mut document);
+    // The TLS listener's keys go to gateways only, never back out of the admin API.
+    gateway::tls::redact_keys(&mut document);
     Ok(Json(document))
 }
 

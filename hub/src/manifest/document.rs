@@ -76,6 +76,9 @@ pub struct ApiSpec {
     /// CORS, IP lists, body limit, header transforms and path rewrite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge: Option<crate::model::EdgeRules>,
+    /// Answer plain-HTTP requests with a 308 to https.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub https_redirect: bool,
 }
 
 /// One version of an API, inside its API's document.

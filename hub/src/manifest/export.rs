@@ -67,6 +67,7 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
             upstream: api.upstream.redacted(),
             versions: specs,
             edge: api.edge.clone(),
+            https_redirect: api.https_redirect,
         };
         let kind = if api.external { Kind::ExternalApi } else { Kind::Api };
         files.push(SourceFile {

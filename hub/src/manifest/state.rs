@@ -150,6 +150,7 @@ fn build_api(set: &ManifestSet, document: &LocatedDocument, state: &mut Manifest
         upstream: spec.upstream,
         external: document.kind == Kind::ExternalApi,
         edge: spec.edge,
+        https_redirect: spec.https_redirect,
     };
     if let Some(api) = checked(document, "", api, problems) {
         state.apis.push(api);

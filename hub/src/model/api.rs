@@ -30,6 +30,10 @@ pub struct Api {
     /// CORS, IP lists, body limit, header transforms and path rewrite; absent for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge: Option<super::EdgeRules>,
+    /// Answer plain-HTTP requests with a 308 to the same URL over https (the gateways' TLS
+    /// listener).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub https_redirect: bool,
 }
 
 /// The requests an API claims: an optional host and a path prefix.

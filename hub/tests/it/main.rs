@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod certificates;
 mod crud;
 mod dashboard;
 mod edge_rules;

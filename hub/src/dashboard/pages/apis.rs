@@ -80,6 +80,9 @@ pub struct ApiForm {
     /// CORS, IP lists, body limit, header transforms, path rewrite.
     #[serde(flatten)]
     pub edge: EdgeFields,
+    /// Plain-HTTP requests get a 308 to https.
+    #[serde(default)]
+    pub https_redirect: Option<String>,
 }
 
 impl ApiForm {
@@ -97,6 +100,7 @@ impl ApiForm {
             targets: targets_text(&api.upstream),
             tls: TlsFields::of(api.upstream.tls.as_ref()),
             edge: EdgeFields::of(api.edge.as_ref()),
+            https_redirect: api.https_redirect.then(|| "on".into()),
         }
     }
 
@@ -122,6 +126,7 @@ impl ApiForm {
             upstream,
             external: self.external.is_some(),
             edge,
+            https_redirect: self.https_redirect.is_some(),
         })
     }
 }

@@ -4,6 +4,7 @@ pub mod access;
 pub mod analytics;
 pub mod apis;
 pub mod audit;
+pub mod certificates;
 pub mod edge_form;
 pub mod gateways;
 pub mod groups;
@@ -83,6 +84,11 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/keys", get(keys::list))
         .route("/dashboard/keys/{application}/{key}/revoke", post(keys::revoke))
         .route("/dashboard/gateways", get(gateways::list))
+        .route(
+            "/dashboard/certificates",
+            get(certificates::list).post(certificates::upload),
+        )
+        .route("/dashboard/certificates/{name}/delete", post(certificates::delete))
         .route("/dashboard/revisions", get(revisions::list))
         .route("/dashboard/revisions/diff", get(revisions::diff))
         .route("/dashboard/revisions/publish", post(revisions::publish))
@@ -102,7 +108,7 @@ pub struct Nav {
     pub can_change: bool,
 }
 
-const ENTRIES: [(&str, &str, &str); 12] = [
+const ENTRIES: [(&str, &str, &str); 13] = [
     ("overview", "/dashboard", "Overview"),
     ("apis", "/dashboard/apis", "APIs"),
     ("groups", "/dashboard/groups", "Groups"),
@@ -112,6 +118,7 @@ const ENTRIES: [(&str, &str, &str); 12] = [
     ("plans", "/dashboard/plans", "Plans"),
     ("keys", "/dashboard/keys", "Applications and keys"),
     ("gateways", "/dashboard/gateways", "Gateways"),
+    ("certificates", "/dashboard/certificates", "Certificates"),
     ("revisions", "/dashboard/revisions", "Revisions"),
     ("audit", "/dashboard/audit", "Audit log"),
     ("analytics", "/dashboard/analytics", "Analytics"),
