@@ -156,7 +156,7 @@ impl Target {
         if uri.query().is_some() {
             return Err("must not have a query".into());
         }
-        // The TLS of an https target, with the name its handshakes send and verify.
+        // The TLS of an https target, with the name its handshake sends and verifies.
         let tls = match (scheme == Scheme::HTTPS, tls) {
             (true, Some(tls)) => Some((tls.clone(), tls.server_name_for(authority.host())?)),
             // The upstream's TLS did not compile; that problem is reported on its own field.
