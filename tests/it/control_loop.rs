@@ -251,17 +251,18 @@ async fn gateways_ride_out_the_hubs_absence_and_catch_up() {
     publish(&admin, "narrow").await;
     until_all(&[&restarted], &key, 403, Instant::now()).await;
 
-    // A state the gateways could not enforce (an https upstream: no TLS to upstreams yet) is
-    // refused at publish, since the hub compiles with the gateway's own rules; the gateway keeps
-    // its revision. (A revision a gateway refuses anyway shows in the fleet with its reason:
-    // `a_revision_a_gateway_refuses_shows_in_the_fleet_and_the_old_one_keeps_serving`.)
-    admin.ok("PUT", "/apis/pets", json!({ "name": "pets", "route": { "path_prefix": "/pets" }, "upstream": { "targets": [{ "url": "https://127.0.0.1:9" }] } })).await;
-    let (status, answer) = admin
-        .send("POST", "/revisions", json!({ "message": "https upstream" }))
-        .await;
-    // The hub compiles with the gateway's own rules, so it refuses to publish this at all.
+    // A state the gateways could not enforce (an upstream whose certificate would go unverified)
+    // is refused by the hub, which checks with the gateway's own rules, naming the field; the
+    // gateways keep their revision. (A revision a gateway refuses anyway shows in the fleet with
+    // its reason: `a_revision_a_gateway_refuses_shows_in_the_fleet_and_the_old_one_keeps_serving`.)
+    let unverified = json!({ "name": "pets", "route": { "path_prefix": "/pets" }, "upstream": {
+        "targets": [{ "url": "https://127.0.0.1:9" }], "tls": { "insecure_skip_verify": true } } });
+    let (status, answer) = admin.send("PUT", "/apis/pets", unverified).await;
     assert_eq!(status, 422, "{answer}");
-    assert!(answer.to_string().contains("TLS to upstreams"), "{answer}");
+    assert!(
+        answer.to_string().contains("upstream.tls.insecure_skip_verify"),
+        "{answer}"
+    );
     until_all(&[&restarted], &key, 403, Instant::now()).await;
     drop(hub);
 }
