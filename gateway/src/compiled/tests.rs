@@ -103,7 +103,7 @@ fn every_problem_is_reported_with_its_field() {
     let broken = SNAPSHOT
         .replace(
             r#""path_prefix": "/", "upstream": { "targets": [{ "url": "http://127.0.0.1:9001/base/" }] }"#,
-            r#""path_prefix": "/", "upstream": { "targets": [{ "url": "https://x" }] }"#,
+            r#""path_prefix": "/", "upstream": { "targets": [{ "url": "ftp://x" }] }"#,
         )
         .replace(r#""versions": ["v1"]"#, r#""versions": ["v9"]"#)
         .replace(r#""plan": "gold""#, r#""plan": "lead""#)
@@ -111,7 +111,7 @@ fn every_problem_is_reported_with_its_field() {
     assert_eq!(
         errors(&broken),
         [
-            "apis[1].upstream.targets[0].url: must be http:// (TLS to upstreams is not supported yet)",
+            "apis[1].upstream.targets[0].url: must be http:// or https://",
             "access_rules[0].versions[0]: API `pets` has no version `v9`",
             "access_rules[0].plan: unknown plan `lead`",
             "consumers[0].key_hash: must be 64 hex digits (SHA-256)",
