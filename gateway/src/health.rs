@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::{Request, Uri};
-use http_body_util::{Either, Empty};
+use http_body_util::{Either, Full};
 
 use crate::compiled::CompiledSnapshot;
 use crate::upstream::Upstream;
@@ -57,7 +58,7 @@ async fn probe_forever(upstream: Arc<Upstream>) {
                 target.scheme, target.authority, target.base_path, active.path
             );
             let Ok(uri) = uri.parse::<Uri>() else { continue };
-            let mut request = Request::new(Either::Right(Empty::new()));
+            let mut request = Request::new(Either::Right(Full::new(Bytes::new())));
             *request.uri_mut() = uri;
             request
                 .headers_mut()

@@ -3,7 +3,7 @@
 //! access evaluation), so both ask the same code. It knows nothing of SQL or HTML.
 //!
 //! A request's path: `server` accepts it (on one of the `workers`, a runtime per core), `pipeline` runs route → authenticate → authorize →
-//! rate-limit, `proxy` forwards it, `refusal` words every no, `telemetry` records the outcome.
+//! rate-limit → validate (`validation`, for versions that opt in), `proxy` forwards it, `refusal` words every no, `telemetry` records the outcome.
 //! `runtime` holds the snapshot in force (swapped whole by `source`), compiled by `compiled`.
 
 pub mod access;
@@ -28,4 +28,5 @@ pub mod start;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+pub mod validation;
 pub mod workers;

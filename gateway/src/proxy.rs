@@ -5,10 +5,11 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri};
-use http_body_util::{Either, Empty};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
@@ -104,10 +105,14 @@ pub async fn forward(
                 api: api.name.to_string(),
             });
         };
-        let mut outgoing = Request::new(match body.take() {
+        let mut outgoing = Request::new(match (body.take(), context.validated_body.take()) {
+            // Read whole and checked already (`validation`).
+            (_, Some(checked)) => Either::Right(Full::new(checked)),
             // Counted as it streams when the API limits bodies (edge `max_body_bytes`).
-            Some(incoming) => Either::Left(RequestBody::new(incoming, edge.and_then(|edge| edge.max_body_bytes))),
-            None => Either::Right(Empty::new()),
+            (Some(incoming), None) => {
+                Either::Left(RequestBody::new(incoming, edge.and_then(|edge| edge.max_body_bytes)))
+            }
+            (None, None) => Either::Right(Full::new(Bytes::new())),
         });
         *outgoing.method_mut() = parts.method.clone();
         *outgoing.uri_mut() = upstream_uri(api, &routed, &parts.uri, target);

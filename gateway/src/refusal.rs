@@ -72,6 +72,22 @@ pub enum Refusal {
     IpDenied { address: String, list: String },
     /// The request body is, or grew while streaming, larger than the API's `max_body_bytes`.
     BodyTooLarge { api: String, limit: u64 },
+    /// The request breaks its version's OpenAPI document (`validation`): each violation with
+    /// its JSON pointer; `unlisted` more were found than a refusal lists.
+    RequestInvalid {
+        target: String,
+        operation: std::sync::Arc<str>,
+        violations: Vec<crate::validation::Violation>,
+        unlisted: usize,
+    },
+    /// The version validates requests and this one is none of its document's operations; `allow`
+    /// lists the methods its path has (a 405), absent when the path is unknown (a 404).
+    OperationUnknown {
+        target: String,
+        method: String,
+        path: String,
+        allow: Option<HeaderValue>,
+    },
 }
 
 #[derive(Serialize)]
@@ -88,6 +104,9 @@ struct Problem<'a> {
     /// A retired version's successor, by name, for clients that move on by themselves.
     #[serde(skip_serializing_if = "Option::is_none")]
     successor: Option<&'a str>,
+    /// What an invalid request breaks, each with its JSON pointer (RFC 9457's own example).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [crate::validation::Violation]>,
 }
 
 impl Refusal {
@@ -113,6 +132,8 @@ impl Refusal {
             Refusal::CorsOriginDenied { .. } => "cors_origin_denied",
             Refusal::IpDenied { .. } => "ip_denied",
             Refusal::BodyTooLarge { .. } => "body_too_large",
+            Refusal::RequestInvalid { .. } => "request_invalid",
+            Refusal::OperationUnknown { .. } => "operation_unknown",
         }
     }
 
@@ -133,6 +154,9 @@ impl Refusal {
             Refusal::HttpsRequired { .. } => StatusCode::PERMANENT_REDIRECT,
             Refusal::CorsOriginDenied { .. } | Refusal::IpDenied { .. } => StatusCode::FORBIDDEN,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::RequestInvalid { .. } => StatusCode::BAD_REQUEST,
+            Refusal::OperationUnknown { allow: Some(_), .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Refusal::OperationUnknown { allow: None, .. } => StatusCode::NOT_FOUND,
         }
     }
 
@@ -184,6 +208,34 @@ impl Refusal {
             Refusal::BodyTooLarge { api, limit } => {
                 format!("API `{api}` takes request bodies of at most {limit} bytes (max_body_bytes)")
             }
+            Refusal::RequestInvalid {
+                target,
+                operation,
+                violations,
+                unlisted,
+            } => {
+                let count = violations.len() + unlisted;
+                let listed = if *unlisted > 0 {
+                    format!("; the first {} are listed", violations.len())
+                } else {
+                    String::new()
+                };
+                let noun = if count == 1 { "violation" } else { "violations" };
+                format!(
+                    "the request does not match operation `{operation}` of {target}'s OpenAPI document: {count} {noun}{listed}"
+                )
+            }
+            Refusal::OperationUnknown {
+                target,
+                method,
+                path,
+                allow,
+            } => match allow.as_ref().and_then(|allow| allow.to_str().ok()) {
+                Some(allow) => {
+                    format!("{target}'s OpenAPI document has no {method} operation at `{path}`; it has {allow}")
+                }
+                None => format!("{target}'s OpenAPI document has no operation at `{path}`"),
+            },
         }
     }
 
@@ -202,6 +254,10 @@ impl Refusal {
                     lifecycle: Some(lifecycle),
                     ..
                 } => lifecycle.successor().map(|successor| &*successor.name),
+                _ => None,
+            },
+            errors: match &self {
+                Refusal::RequestInvalid { violations, .. } => Some(violations),
                 _ => None,
             },
         };
@@ -231,6 +287,9 @@ impl Refusal {
             }
             Refusal::HttpsRequired { location, .. } => {
                 headers.insert(http::header::LOCATION, location);
+            }
+            Refusal::OperationUnknown { allow: Some(allow), .. } => {
+                headers.insert(http::header::ALLOW, allow);
             }
             _ => {}
         }

@@ -11,6 +11,7 @@ mod impact;
 mod manifests;
 mod postgres;
 mod prometheus;
+mod request_validation;
 mod restart;
 mod shadow;
 mod sqlite;

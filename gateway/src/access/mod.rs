@@ -43,6 +43,11 @@ impl MethodSet {
     pub fn contains(self, method: MethodSet) -> bool {
         self.0 & method.0 != 0
     }
+
+    /// The methods of both sets.
+    pub fn union(self, other: MethodSet) -> MethodSet {
+        MethodSet(self.0 | other.0)
+    }
 }
 
 /// One compiled access rule for one API.

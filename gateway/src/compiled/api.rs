@@ -51,6 +51,8 @@ pub struct CompiledVersion {
     pub operations: Vec<Operation>,
     /// `Deprecation`, `Sunset` and the successor's `Link`; `None` for a version that sends none.
     pub lifecycle: Option<Box<Lifecycle>>,
+    /// Request validation against the OpenAPI document; `None` for a version that does not opt in.
+    pub validation: Option<Box<crate::validation::CompiledValidation>>,
 }
 
 /// An operation's method and path template, for matching requests to operation ids.
@@ -222,6 +224,12 @@ impl CompiledApi {
         }
     }
 
+    /// Whether a query parameter is the gateway's (the API key's, a version selector's), not
+    /// the upstream's: request validation does not ask the document about it.
+    pub fn is_gateway_query(&self, name: &str) -> bool {
+        self.api_key_query.as_deref() == Some(name) || self.query_versions.iter().any(|(known, _, _)| **known == *name)
+    }
+
     /// How a client selects each version, for the explanation of a miss.
     pub fn selector_hint(&self) -> String {
         let mut hints: Vec<String> = self
@@ -276,6 +284,13 @@ impl CompiledVersion {
             upstream,
             operations,
             lifecycle: None,
+            validation: spec.validation.as_ref().map(|validation| {
+                Box::new(crate::validation::CompiledValidation::compile(
+                    validation,
+                    &format!("{field}.validation"),
+                    problems,
+                ))
+            }),
         }
     }
 

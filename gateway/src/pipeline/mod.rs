@@ -1,4 +1,4 @@
-//! The request path, in order: route → authenticate → authorize → rate-limit → proxy.
+//! The request path, in order: route → authenticate → authorize → rate-limit → validate → proxy.
 //! Each step is a function over the per-request context that reads what earlier steps left and
 //! returns a [`Refusal`] to stop. `docs/GATEWAY.md` draws the phases and their failure edges.
 
@@ -6,6 +6,7 @@ mod authenticate;
 mod authorize;
 mod rate_limit;
 mod routing;
+mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub struct RequestContext {
     pub shadow: crate::shadow::ShadowRefusals,
     /// How the request arrived, for the https redirect (`tls`).
     pub transport: crate::tls::Transport,
+    /// The body, read whole to be checked against the version's document (`validation`).
+    pub validated_body: Option<bytes::Bytes>,
 }
 
 /// Handles one request on the snapshot current when it arrived; a swap meanwhile does not
@@ -173,8 +176,12 @@ async fn steps(
     let (plan, limited) = limited?;
     context.plan = Some(plan);
     // Shadow: a shadowed plan never refuses; its would-be refusal is recorded instead.
-    if loaded.compiled.plans[plan].shadow {
-        return crate::shadow::plan_verdict(limited, &loaded.plan_limits[plan], &mut context.shadow);
-    }
-    limited
+    let limit_headers = if loaded.compiled.plans[plan].shadow {
+        crate::shadow::plan_verdict(limited, &loaded.plan_limits[plan], &mut context.shadow)?
+    } else {
+        limited?
+    };
+    // Validate: a version that opts in takes only what its OpenAPI document describes.
+    context.validated_body = validate::validate(api, &routed, request).await?;
+    Ok(limit_headers)
 }

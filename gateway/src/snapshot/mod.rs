@@ -14,6 +14,7 @@
 
 mod edge;
 mod hash;
+mod validation;
 
 use std::borrow::Cow;
 
@@ -21,6 +22,10 @@ use serde::{Deserialize, Serialize};
 
 pub use edge::{CorsSpec, EdgeSpec, HeaderAddSpec, HeaderRenameSpec, HeaderRulesSpec, PathRewriteSpec};
 pub use hash::content_hash;
+pub use validation::{
+    MediaTypeSpec, ParameterLocation, ParameterSpec, RequestBodySpec, SchemaDialect, ValidatedOperationSpec,
+    ValidationSpec,
+};
 
 /// The snapshot format this gateway reads and the hub writes.
 pub const SNAPSHOT_FORMAT: u32 = 1;
@@ -227,6 +232,10 @@ pub struct VersionSpec {
     /// and named by the 410 of a retired version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub successor: Option<String>,
+    /// Request validation against the version's OpenAPI document (`validation`); absent for
+    /// none, and left out then, so snapshots without it keep their content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationSpec>,
 }
 
 /// Where a version is in its life.

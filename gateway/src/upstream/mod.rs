@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::uri::{Authority, Scheme};
-use http_body_util::{Either, Empty};
+use http_body_util::{Either, Full};
 
 use crate::compiled::Problems;
 use crate::snapshot::{ActiveHealthSpec, PassiveHealthSpec, UpstreamSpec};
@@ -22,7 +22,7 @@ use tls::UpstreamTls;
 
 /// A request body on its way upstream: the client's stream, or nothing (for a retry, which
 /// only happens when there was no body). The stream is counted when the API limits its size.
-pub type ProxyBody = Either<crate::edge::body::RequestBody, Empty<Bytes>>;
+pub type ProxyBody = Either<crate::edge::body::RequestBody, Full<Bytes>>;
 
 /// An upstream ready to take requests.
 #[derive(Debug)]

@@ -10,6 +10,7 @@ pub mod diff;
 mod lifecycle;
 pub mod openapi;
 mod tls;
+pub mod validation;
 
 use std::collections::HashMap;
 
@@ -124,6 +125,14 @@ fn api_spec(api: &Api, versions: &[&ApiVersion], problems: &mut Vec<FieldError>)
             deprecated_at: version.spec.deprecated_at.map(|at| at.timestamp()),
             sunset_at: version.spec.sunset_at.map(|at| at.timestamp()),
             successor: lifecycle::successor(version, versions, problems),
+            validation: match &version.spec.openapi {
+                Some(document) if version.spec.validate_requests => validation::validation(document)
+                    .map_err(|message| {
+                        problems.push(FieldError::new(format!("api_versions/{}", version.key()), message))
+                    })
+                    .ok(),
+                _ => None,
+            },
         })
         .collect();
     ApiSpec {

@@ -40,6 +40,7 @@ fn state() -> HubState {
             deprecated_at: None,
             sunset_at: None,
             successor: None,
+            validate_requests: false,
         },
     };
     let user = |name: &str, disabled: bool| User {

@@ -100,6 +100,7 @@ fn selector_claim(api: &str, version: &VersionEntry<'_>) -> String {
             deprecated_at: None,
             sunset_at: None,
             successor: None,
+            validate_requests: false,
         },
     };
     object

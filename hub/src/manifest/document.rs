@@ -110,6 +110,9 @@ pub struct VersionSpec {
     /// The version of this API that replaces it: the gateway's successor `Link`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub successor: Option<String>,
+    /// Have the gateway check requests against the OpenAPI document.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub validate_requests: bool,
 }
 
 /// `kind: Group`.

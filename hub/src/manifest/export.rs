@@ -57,6 +57,7 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
                 deprecated_at: version.spec.deprecated_at,
                 sunset_at: version.spec.sunset_at,
                 successor: version.spec.successor.clone(),
+                validate_requests: version.spec.validate_requests,
             });
         }
         let spec = ApiSpec {

@@ -216,6 +216,7 @@ fn build_api(set: &ManifestSet, document: &LocatedDocument, state: &mut Manifest
                 deprecated_at: version.deprecated_at,
                 sunset_at: version.sunset_at,
                 successor: version.successor.clone(),
+                validate_requests: version.validate_requests,
             },
         };
         if let Some(object) = checked(document, &prefix, object, problems) {

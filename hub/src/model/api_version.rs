@@ -51,6 +51,10 @@ pub struct ApiVersionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "v2")]
     pub successor: Option<String>,
+    /// Have the gateway check every request against the OpenAPI document (parameters and JSON
+    /// bodies) before it reaches the upstream; a request that breaks it gets a 400 listing why.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub validate_requests: bool,
 }
 
 /// Where a version is in its life.
@@ -131,10 +135,22 @@ impl Kind for ApiVersion {
                 );
             }
         }
-        if let Some(document) = &spec.openapi
-            && let Err(message) = check_openapi_document(document)
-        {
-            checker.push("openapi", message);
+        match (&spec.openapi, spec.validate_requests) {
+            (Some(document), validate) => match check_openapi_document(document) {
+                Err(message) => checker.push("openapi", message),
+                // The gateway's own compiler says whether the document's schemas can be used.
+                Ok(_) if validate => {
+                    if let Err(message) = crate::compiler::validation::check(document) {
+                        checker.push("openapi", message);
+                    }
+                }
+                Ok(_) => {}
+            },
+            (None, true) => checker.push(
+                "validate_requests",
+                "needs an `openapi` document to validate requests against",
+            ),
+            (None, false) => {}
         }
         if let Some(upstream) = &spec.upstream {
             check_upstream(&mut checker, "upstream", upstream);

@@ -17,6 +17,7 @@ mod listing;
 mod manifests;
 mod publishing;
 mod references;
+mod request_validation;
 mod requests;
 mod service;
 mod shadow;

@@ -40,6 +40,8 @@ pub struct VersionForm {
     pub sunset_at: String,
     /// The successor version's name; empty for none.
     pub successor: String,
+    /// `Some` when the box is ticked: the gateway validates requests against the document.
+    pub validate_requests: Option<String>,
 }
 
 pub const STATUSES: [&str; 4] = ["draft", "published", "deprecated", "retired"];
@@ -73,6 +75,7 @@ impl VersionForm {
             deprecated_at: spec.deprecated_at.map(lifecycle_form::date_text).unwrap_or_default(),
             sunset_at: spec.sunset_at.map(lifecycle_form::date_text).unwrap_or_default(),
             successor: spec.successor.clone().unwrap_or_default(),
+            validate_requests: spec.validate_requests.then(|| "on".into()),
         }
     }
 
@@ -122,6 +125,7 @@ impl VersionForm {
             deprecated_at: take("deprecated_at"),
             sunset_at: take("sunset_at"),
             successor: take("successor"),
+            validate_requests: fields.remove("validate_requests"),
         };
         Ok((form, errors))
     }
@@ -179,6 +183,7 @@ impl VersionForm {
                 deprecated_at,
                 sunset_at,
                 successor: Some(self.successor.trim().to_owned()).filter(|successor| !successor.is_empty()),
+                validate_requests: self.validate_requests.is_some(),
             },
         })
     }
@@ -197,6 +202,7 @@ fn place(field: &str) -> Option<&'static str> {
             "status" => "status",
             "selector" => "selector",
             "openapi" => "openapi",
+            "validate_requests" => "validate_requests",
             "upstream" => "targets",
             "deprecated_at" => "deprecated_at",
             "sunset_at" => "sunset_at",
