@@ -413,9 +413,11 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Schemathesis in a virtual environment under `target/`, made from the pinned requirements.
+/// Schemathesis in a virtual environment under the target directory, made from the pinned
+/// requirements; the same one `scripts/schemathesis` uses for the admin API (same version).
 fn schemathesis_bin() -> PathBuf {
-    let venv = workspace().join("target/schemathesis-venv");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);
+    let venv = target.join("venv-schemathesis");
     let bin = venv.join("bin/schemathesis");
     let ready = || {
         Command::new(&bin)
