@@ -43,6 +43,23 @@ pub enum Refusal {
     ApiKeyUnknown { challenge: HeaderValue },
     /// An API key past its expiry.
     ApiKeyExpired { key_id: String, challenge: HeaderValue },
+    /// An API that takes client certificates, and no credential in the request nor a certificate
+    /// on the connection (`over_tls` false: plain HTTP, which cannot carry one).
+    ClientCertificateMissing {
+        api: String,
+        over_tls: bool,
+        accepts_jwt: bool,
+        challenge: HeaderValue,
+    },
+    /// A client certificate that verified against the client CA but is registered to no
+    /// consumer (revoked, or never registered).
+    ClientCertificateUnknown {
+        fingerprint: String,
+        subject: String,
+        challenge: HeaderValue,
+    },
+    /// A registered client certificate past its expiry (on a connection opened before it).
+    ClientCertificateExpired { key_id: String, challenge: HeaderValue },
     /// A JWT that failed verification; `rule` and `reason` say which check.
     JwtRejected {
         rule: &'static str,
@@ -120,6 +137,9 @@ impl Refusal {
             Refusal::CredentialsMissing { .. } => "credentials_missing",
             Refusal::ApiKeyUnknown { .. } => "api_key_unknown",
             Refusal::ApiKeyExpired { .. } => "api_key_expired",
+            Refusal::ClientCertificateMissing { .. } => "client_certificate_missing",
+            Refusal::ClientCertificateUnknown { .. } => "client_certificate_unknown",
+            Refusal::ClientCertificateExpired { .. } => "client_certificate_expired",
             Refusal::JwtRejected { rule, .. } => rule,
             Refusal::JwksUnavailable => "jwt_jwks_unavailable",
             Refusal::AccessDenied { .. } => "access_denied",
@@ -145,6 +165,9 @@ impl Refusal {
             Refusal::CredentialsMissing { .. }
             | Refusal::ApiKeyUnknown { .. }
             | Refusal::ApiKeyExpired { .. }
+            | Refusal::ClientCertificateMissing { .. }
+            | Refusal::ClientCertificateUnknown { .. }
+            | Refusal::ClientCertificateExpired { .. }
             | Refusal::JwtRejected { .. } => StatusCode::UNAUTHORIZED,
             Refusal::AccessDenied { .. } => StatusCode::FORBIDDEN,
             Refusal::RateLimited { .. } | Refusal::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -190,6 +213,38 @@ impl Refusal {
             Refusal::CredentialsMissing { api, .. } => format!("API `{api}` needs an API key or a bearer token"),
             Refusal::ApiKeyUnknown { .. } => "the API key is not known (revoked, or never issued)".into(),
             Refusal::ApiKeyExpired { key_id, .. } => format!("the API key `{key_id}` has expired"),
+            Refusal::ClientCertificateMissing {
+                api,
+                over_tls,
+                accepts_jwt,
+                ..
+            } => {
+                let otherwise = if *accepts_jwt {
+                    "an API key or a bearer token"
+                } else {
+                    "an API key"
+                };
+                if *over_tls {
+                    format!(
+                        "API `{api}` takes a client certificate, and none was presented in the TLS handshake; \
+                         present one signed by the client CA, or send {otherwise}"
+                    )
+                } else {
+                    format!(
+                        "API `{api}` takes a client certificate, which a plain-HTTP request cannot present; \
+                         call the gateway's TLS listener (https) with it, or send {otherwise}"
+                    )
+                }
+            }
+            Refusal::ClientCertificateUnknown {
+                fingerprint, subject, ..
+            } => format!(
+                "the client certificate `{subject}` (SHA-256 {fingerprint}) is not registered to any application \
+                 (revoked, or never registered)"
+            ),
+            Refusal::ClientCertificateExpired { key_id, .. } => {
+                format!("the client certificate `{key_id}` has expired")
+            }
             Refusal::JwtRejected { reason, .. } => format!("the bearer token was refused: {reason}"),
             Refusal::JwksUnavailable => "the token issuer's keys cannot be fetched right now; try again shortly".into(),
             Refusal::AccessDenied { detail } => detail.clone(),
@@ -270,6 +325,9 @@ impl Refusal {
             Refusal::CredentialsMissing { challenge, .. }
             | Refusal::ApiKeyUnknown { challenge }
             | Refusal::ApiKeyExpired { challenge, .. }
+            | Refusal::ClientCertificateMissing { challenge, .. }
+            | Refusal::ClientCertificateUnknown { challenge, .. }
+            | Refusal::ClientCertificateExpired { challenge, .. }
             | Refusal::JwtRejected { challenge, .. } => {
                 headers.insert(WWW_AUTHENTICATE, challenge);
             }

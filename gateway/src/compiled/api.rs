@@ -31,6 +31,8 @@ pub struct CompiledApi {
     /// Query parameter that may carry an API key.
     pub api_key_query: Option<Box<str>>,
     pub accepts_jwt: bool,
+    /// A verified client certificate registered to a consumer authenticates (consumer mTLS).
+    pub accepts_client_certificate: bool,
     /// Access rules for this API, in snapshot order.
     pub rules: Vec<Rule>,
     /// Whether any rule names operations, so requests must be matched to one.
@@ -106,6 +108,7 @@ impl CompiledApi {
             api_key_header: HeaderName::from_static("x-api-key"),
             api_key_query: spec.authentication.api_key_query.as_deref().map(Into::into),
             accepts_jwt: spec.authentication.jwt,
+            accepts_client_certificate: spec.authentication.client_certificate,
             rules: Vec::new(),
             names_operations: false,
             edge: crate::edge::CompiledEdge::compile(spec.edge.as_ref(), &format!("{field}.edge"), problems),

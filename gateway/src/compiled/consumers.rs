@@ -1,5 +1,6 @@
-//! API keys by hash: the table authentication looks keys up in. Users and applications are
-//! interned, so 100,000 keys of a few thousand users cost little memory.
+//! Credentials by hash: the tables authentication looks API keys (by the key's SHA-256) and
+//! client certificates (by the certificate's SHA-256 fingerprint) up in. Users and applications
+//! are interned, so 100,000 keys of a few thousand users cost little memory.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -11,8 +12,8 @@ use foldhash::HashMap as FastMap;
 use super::{GroupTable, Problems};
 use crate::access::GroupId;
 
-/// Who an API key belongs to: a user's application, with the user's groups. Keys of the same
-/// application share one.
+/// Who a credential belongs to: a user's application, with the user's groups. Keys and
+/// certificates of the same application share one.
 #[derive(Debug, Clone)]
 pub struct Consumer {
     pub user: Arc<str>,
@@ -25,23 +26,23 @@ pub struct Consumer {
     pub groups: Arc<[GroupId]>,
 }
 
-/// One API key: its id, its consumer, its expiry, when it was last used. Kept small (24 bytes,
-/// the id in a shared buffer, the last use in what was padding): a snapshot may hold 100,000
-/// keys, and the key table is most of the gateway's memory.
+/// One credential (an API key or a client certificate): its id, its consumer, its expiry, when
+/// it was last used. Kept small (24 bytes, the id in a shared buffer, the last use in what was
+/// padding): a snapshot may hold 100,000 keys, and the key table is most of the gateway's memory.
 #[derive(Debug)]
-pub struct ApiKeyEntry {
+pub struct CredentialEntry {
     key_id_start: u32,
     key_id_len: u32,
     consumer: u32,
-    /// Unix seconds of the last request with this key; 0 for none since the gateway started.
+    /// Unix seconds of the last request with this credential; 0 for none since the gateway started.
     last_used: AtomicU32,
-    /// Unix seconds; `i64::MAX` for a key that does not expire.
+    /// Unix seconds; `i64::MAX` for a credential that does not expire.
     expires_at: i64,
 }
 
-impl ApiKeyEntry {
+impl CredentialEntry {
     /// Records a use at `now` (Unix seconds). Written at most once a second, so workers using
-    /// the same key rarely contend for its cache line.
+    /// the same credential rarely contend for its cache line.
     pub fn touch(&self, now: u32) {
         if self.last_used.load(Ordering::Relaxed) != now {
             self.last_used.store(now, Ordering::Relaxed);
@@ -53,12 +54,12 @@ impl ApiKeyEntry {
         Some(self.last_used.load(Ordering::Relaxed)).filter(|&seconds| seconds != 0)
     }
 
-    /// Unix seconds after which the key is refused, if it expires.
+    /// Unix seconds after which the credential is refused, if it expires.
     pub fn expires_at(&self) -> Option<i64> {
         (self.expires_at != i64::MAX).then_some(self.expires_at)
     }
 
-    /// Where this key's id lies in its snapshot's buffer of ids.
+    /// Where this credential's id lies in its snapshot's buffer of ids.
     pub fn key_id_span(&self) -> KeyIdSpan {
         KeyIdSpan {
             start: self.key_id_start,
@@ -67,8 +68,8 @@ impl ApiKeyEntry {
     }
 }
 
-/// Where an API key's id lies in its snapshot's buffer of ids: what a request carries instead
-/// of a copy of the id. Read it back with [`Consumers::key_id_at`] on the snapshot the request
+/// Where a credential's id (an API key's or a client certificate's) lies in its snapshot's
+/// buffer of ids: what a request carries instead of a copy of the id. Read it back with [`Consumers::key_id_at`] on the snapshot the request
 /// was authenticated against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyIdSpan {
@@ -76,14 +77,18 @@ pub struct KeyIdSpan {
     len: u32,
 }
 
-/// Every API key of a snapshot, by SHA-256.
+/// Every credential of a snapshot: API keys by the key's SHA-256, client certificates by their
+/// fingerprint.
 #[derive(Debug, Default)]
 pub struct Consumers {
-    by_hash: HashMap<[u8; 32], ApiKeyEntry, BuildHasherDefault<KeyHashHasher>>,
+    by_hash: CredentialTable,
+    by_certificate: CredentialTable,
     consumers: Vec<Consumer>,
-    /// Every key id, one after another; entries point into it.
+    /// Every credential id, one after another; entries point into it.
     key_ids: String,
 }
+
+type CredentialTable = HashMap<[u8; 32], CredentialEntry, BuildHasherDefault<KeyHashHasher>>;
 
 impl Consumers {
     pub(super) fn compile<C: crate::snapshot::Consumer>(
@@ -95,15 +100,33 @@ impl Consumers {
         let mut group_sets: FastMap<Box<[GroupId]>, Arc<[GroupId]>> = FastMap::default();
         let mut consumer_index: FastMap<(&str, &str, *const [GroupId]), u32> = FastMap::default();
         let mut consumers = Vec::new();
-        let mut by_hash = HashMap::with_capacity_and_hasher(specs.len(), BuildHasherDefault::default());
+        let mut by_hash: CredentialTable =
+            HashMap::with_capacity_and_hasher(specs.len(), BuildHasherDefault::default());
+        let mut by_certificate: CredentialTable = HashMap::default();
         let mut key_ids = String::with_capacity(specs.iter().map(|spec| spec.key_id().len()).sum());
         for (index, spec) in specs.iter().enumerate() {
+            // Exactly one credential per entry, so that revoking one never takes another with it.
+            let (table, hex_digest, what, field) = match (spec.key_hash(), spec.certificate_sha256()) {
+                (Some(hash), None) => (&mut by_hash, hash, "key", "key_hash"),
+                (None, Some(fingerprint)) => (&mut by_certificate, fingerprint, "certificate", "certificate_sha256"),
+                (Some(_), Some(_)) => {
+                    problems.push(
+                        format!("consumers[{index}]"),
+                        "holds both key_hash and certificate_sha256; an entry is one credential",
+                    );
+                    continue;
+                }
+                (None, None) => {
+                    problems.push(
+                        format!("consumers[{index}]"),
+                        "needs key_hash (an API key) or certificate_sha256 (a client certificate)",
+                    );
+                    continue;
+                }
+            };
             let mut hash = [0u8; 32];
-            if hex::decode_to_slice(spec.key_hash(), &mut hash).is_err() {
-                problems.push(
-                    format!("consumers[{index}].key_hash"),
-                    "must be 64 hex digits (SHA-256)",
-                );
+            if hex::decode_to_slice(hex_digest, &mut hash).is_err() {
+                problems.push(format!("consumers[{index}].{field}"), "must be 64 hex digits (SHA-256)");
                 continue;
             }
             let groups = group_table.intern_all(spec.groups());
@@ -123,7 +146,7 @@ impl Consumers {
                     });
                     (consumers.len() - 1) as u32
                 });
-            let entry = ApiKeyEntry {
+            let entry = CredentialEntry {
                 key_id_start: key_ids.len() as u32,
                 key_id_len: spec.key_id().len() as u32,
                 consumer,
@@ -131,28 +154,35 @@ impl Consumers {
                 expires_at: spec.expires_at().unwrap_or(i64::MAX),
             };
             key_ids.push_str(spec.key_id());
-            if by_hash.insert(hash, entry).is_some() {
+            if table.insert(hash, entry).is_some() {
                 problems.push(
-                    format!("consumers[{index}].key_hash"),
-                    "another consumer has the same key",
+                    format!("consumers[{index}].{field}"),
+                    format!("another consumer has the same {what}"),
                 );
             }
         }
         Consumers {
             by_hash,
+            by_certificate,
             consumers,
             key_ids,
         }
     }
 
     /// The key and its consumer, by the key's SHA-256.
-    pub fn get(&self, hash: &[u8; 32]) -> Option<(&ApiKeyEntry, &Consumer)> {
+    pub fn get(&self, hash: &[u8; 32]) -> Option<(&CredentialEntry, &Consumer)> {
         let entry = self.by_hash.get(hash)?;
         Some((entry, &self.consumers[entry.consumer as usize]))
     }
 
-    /// The id of a key.
-    pub fn key_id(&self, entry: &ApiKeyEntry) -> &str {
+    /// The client certificate and its consumer, by the certificate's SHA-256 fingerprint.
+    pub fn get_certificate(&self, fingerprint: &[u8; 32]) -> Option<(&CredentialEntry, &Consumer)> {
+        let entry = self.by_certificate.get(fingerprint)?;
+        Some((entry, &self.consumers[entry.consumer as usize]))
+    }
+
+    /// The id of a credential.
+    pub fn key_id(&self, entry: &CredentialEntry) -> &str {
         self.key_id_at(entry.key_id_span())
     }
 
@@ -162,38 +192,47 @@ impl Consumers {
         self.key_ids.get(start..start + span.len as usize).unwrap_or_default()
     }
 
-    /// Carries each key's last use over from the snapshot this one replaces, so that a swap
-    /// (every key change is one) does not forget it.
+    /// Carries each credential's last use over from the snapshot this one replaces, so that a
+    /// swap (every key change is one) does not forget it.
     pub fn carry_last_used(&self, previous: &Consumers) {
-        for (hash, entry) in &self.by_hash {
-            if let Some(seconds) = previous.by_hash.get(hash).and_then(ApiKeyEntry::last_used) {
-                entry.last_used.store(seconds, Ordering::Relaxed);
+        let tables = [
+            (&self.by_hash, &previous.by_hash),
+            (&self.by_certificate, &previous.by_certificate),
+        ];
+        for (table, previous) in tables {
+            for (hash, entry) in table {
+                if let Some(seconds) = previous.get(hash).and_then(CredentialEntry::last_used) {
+                    entry.last_used.store(seconds, Ordering::Relaxed);
+                }
             }
         }
     }
 
-    /// When each of the keys with these ids was last used (Unix seconds), for the ones used.
+    /// When each of the credentials with these ids was last used (Unix seconds), for the ones used.
     pub fn last_used<'a>(&'a self, ids: &'a [&str]) -> impl Iterator<Item = (&'a str, u32)> + 'a {
-        self.by_hash.values().filter_map(move |entry| {
+        let entries = self.by_hash.values().chain(self.by_certificate.values());
+        entries.filter_map(move |entry| {
             let id = self.key_id(entry);
             let seconds = entry.last_used()?;
             ids.contains(&id).then_some((id, seconds))
         })
     }
 
+    /// How many credentials, keys and certificates together.
     pub fn len(&self) -> usize {
-        self.by_hash.len()
+        self.by_hash.len() + self.by_certificate.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_hash.is_empty()
+        self.len() == 0
     }
 }
 
-/// Hashes a key's SHA-256 by taking its first eight bytes: they are already uniform. Flooding
-/// is no concern here: the table is built from the snapshot's own (trusted) hashes, and a
-/// lookup of an unknown key cannot lengthen any probe sequence. The general-purpose hasher
-/// spent ~300 instructions a request and a third of a 100,000-key table's build time.
+/// Hashes a key's SHA-256 (or a certificate's) by taking its first eight bytes: they are
+/// already uniform. Flooding is no concern here: the table is built from the snapshot's own
+/// (trusted) hashes, and a lookup of an unknown key or certificate cannot lengthen any probe
+/// sequence. The general-purpose hasher spent ~300 instructions a request and a third of a
+/// 100,000-key table's build time.
 #[derive(Default)]
 struct KeyHashHasher(u64);
 

@@ -126,3 +126,71 @@ fn every_problem_is_reported_with_its_field() {
         ["apis[1].path_prefix: route `*/pets` is already claimed by API `pets`"]
     );
 }
+
+#[test]
+fn client_certificates_have_their_own_table_and_an_entry_holds_one_credential() {
+    let fingerprint = "ab884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    let with_certificate = SNAPSHOT.replace(
+        r#""consumers": ["#,
+        &format!(
+            r#""consumers": [{{ "certificate_sha256": "{fingerprint}", "key_id": "cert_1", "user": "alice", "application": "app", "groups": ["staff"] }},"#
+        ),
+    );
+    let snapshot = CompiledSnapshot::compile(&Snapshot::parse(with_certificate.as_bytes()).unwrap(), None).unwrap();
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(fingerprint, &mut hash).unwrap();
+    let (entry, alice) = snapshot.consumers.get_certificate(&hash).expect("alice's certificate");
+    assert_eq!(snapshot.consumers.key_id(entry), "cert_1");
+    assert_eq!(&*alice.application, "app");
+    assert!(snapshot.consumers.get(&hash).is_none(), "a fingerprint is no API key");
+    // The key and the certificate of one application share its consumer.
+    let (_, by_key) = snapshot.consumers.get(&key_hash()).unwrap();
+    assert!(Arc::ptr_eq(&alice.groups, &by_key.groups));
+    assert_eq!(snapshot.consumers.len(), 2);
+
+    let both = SNAPSHOT.replace(
+        r#""key_id": "k1""#,
+        &format!(r#""certificate_sha256": "{fingerprint}", "key_id": "k1""#),
+    );
+    assert_eq!(
+        errors(&both),
+        ["consumers[0]: holds both key_hash and certificate_sha256; an entry is one credential"]
+    );
+    let neither = SNAPSHOT.replace(
+        r#""key_hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8", "#,
+        "",
+    );
+    assert_eq!(
+        errors(&neither),
+        ["consumers[0]: needs key_hash (an API key) or certificate_sha256 (a client certificate)"]
+    );
+    let short = with_certificate.replace(fingerprint, "ab88");
+    assert_eq!(
+        errors(&short),
+        ["consumers[0].certificate_sha256: must be 64 hex digits (SHA-256)"]
+    );
+}
+
+#[test]
+fn an_api_taking_client_certificates_needs_a_client_ca() {
+    let taking = SNAPSHOT.replace(
+        r#""path_prefix": "/pets", "upstream""#,
+        r#""path_prefix": "/pets", "authentication": { "client_certificate": true }, "upstream""#,
+    );
+    assert_eq!(
+        errors(&taking),
+        [
+            "apis[0].authentication.client_certificate: needs tls.client_ca_pem: without a client CA the TLS listener asks for no certificate"
+        ]
+    );
+}
+
+fn key_hash() -> [u8; 32] {
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(
+        "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+        &mut hash,
+    )
+    .unwrap();
+    hash
+}

@@ -1,6 +1,13 @@
 //! Step 2, authenticate: who is calling. An API key (from the API's header, or its query
 //! parameter where the API allows one) is looked up by SHA-256; a bearer JWT is verified
-//! against its issuer's keys. No credential, or a bad one, is a 401 with a challenge.
+//! against its issuer's keys; on an API that takes them, the client certificate of the
+//! connection (verified in the TLS handshake) is looked up by its SHA-256 fingerprint. No
+//! credential, or a bad one, is a 401 with a challenge.
+//!
+//! A credential in the request wins over the connection's certificate: a key or a token names
+//! the caller of this one request, while a certificate belongs to the connection, which one
+//! client process (or an HTTP/2 connection carrying several clients' requests) may share. A
+//! wrong key is refused as such, never passed over for the certificate.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,8 +16,9 @@ use http::{HeaderValue, Request};
 use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
 
+use super::Peer;
 use crate::access::GroupId;
-use crate::compiled::{CompiledApi, KeyIdSpan};
+use crate::compiled::{CompiledApi, Consumer, CredentialEntry, KeyIdSpan};
 use crate::refusal::Refusal;
 use crate::runtime::Loaded;
 
@@ -18,10 +26,12 @@ use crate::runtime::Loaded;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: Arc<str>,
-    /// The application of an API key; absent for a JWT.
+    /// How the caller authenticated.
+    pub credential: Credential,
+    /// The application of an API key or a client certificate; absent for a JWT.
     pub application: Option<Arc<str>>,
-    /// The API key's id, in the snapshot's table of keys ([`Consumers::key_id_at`]); absent
-    /// for a JWT.
+    /// The id of the API key or client certificate, in the snapshot's table of credentials
+    /// ([`Consumers::key_id_at`]); absent for a JWT.
     ///
     /// [`Consumers::key_id_at`]: crate::compiled::Consumers::key_id_at
     pub key_id: Option<KeyIdSpan>,
@@ -34,10 +44,31 @@ pub struct Caller {
     pub now: SystemTime,
 }
 
+/// The kind of credential a caller authenticated with: the access log's `credential`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    ApiKey,
+    Jwt,
+    ClientCertificate,
+}
+
+impl Credential {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credential::ApiKey => "api_key",
+            Credential::Jwt => "jwt",
+            Credential::ClientCertificate => "client_certificate",
+        }
+    }
+}
+
+/// Who is calling: an API key in the request, else a bearer token (where the API takes JWTs),
+/// else the connection's client certificate (where the API takes them).
 pub(super) async fn authenticate(
     loaded: &Loaded,
     api: &CompiledApi,
     request: &Request<Incoming>,
+    peer: &Peer,
 ) -> Result<Caller, Refusal> {
     let now = SystemTime::now();
     if let Some(key) = api_key(api, request) {
@@ -57,6 +88,7 @@ pub(super) async fn authenticate(
                     user_limit_key: format!("u:{}", identity.subject).into(),
                     application_limit_key: None,
                     user: identity.subject.into(),
+                    credential: Credential::Jwt,
                     application: None,
                     key_id: None,
                     groups: loaded
@@ -77,6 +109,7 @@ pub(super) async fn authenticate(
                 }
             }
         }
+        _ if api.accepts_client_certificate => by_client_certificate(loaded, api, peer, now),
         _ => Err(Refusal::CredentialsMissing {
             api: api.name.to_string(),
             challenge: challenge(api),
@@ -102,33 +135,74 @@ fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str, now: SystemTime) ->
             challenge: challenge(api),
         });
     };
-    let seconds = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs() as i64);
-    key.touch(seconds as u32);
-    if key.expires_at().is_some_and(|expires_at| seconds >= expires_at) {
+    if used_and_expired(key, now) {
         let key_id = loaded.compiled.consumers.key_id(key).to_owned();
         return Err(Refusal::ApiKeyExpired {
             key_id,
             challenge: challenge(api),
         });
     }
-    Ok(Caller {
+    Ok(caller(key, consumer, Credential::ApiKey, now))
+}
+
+/// The consumer of the connection's client certificate, by its SHA-256 fingerprint. The
+/// handshake has verified it against the snapshot's client CA; this says whose it is.
+fn by_client_certificate(loaded: &Loaded, api: &CompiledApi, peer: &Peer, now: SystemTime) -> Result<Caller, Refusal> {
+    let Some(certificate) = &peer.client_certificate else {
+        return Err(Refusal::ClientCertificateMissing {
+            api: api.name.to_string(),
+            over_tls: peer.transport == crate::tls::Transport::Tls,
+            accepts_jwt: api.accepts_jwt,
+            challenge: challenge(api),
+        });
+    };
+    let Some((entry, consumer)) = loaded.compiled.consumers.get_certificate(&certificate.sha256) else {
+        return Err(Refusal::ClientCertificateUnknown {
+            fingerprint: certificate.sha256_hex.clone(),
+            subject: certificate.subject.clone(),
+            challenge: challenge(api),
+        });
+    };
+    if used_and_expired(entry, now) {
+        return Err(Refusal::ClientCertificateExpired {
+            key_id: loaded.compiled.consumers.key_id(entry).to_owned(),
+            challenge: challenge(api),
+        });
+    }
+    Ok(caller(entry, consumer, Credential::ClientCertificate, now))
+}
+
+/// Records the credential's use at `now`, and says whether it has expired by then.
+fn used_and_expired(entry: &CredentialEntry, now: SystemTime) -> bool {
+    let seconds = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs() as i64);
+    entry.touch(seconds as u32);
+    entry.expires_at().is_some_and(|expires_at| seconds >= expires_at)
+}
+
+fn caller(entry: &CredentialEntry, consumer: &Consumer, credential: Credential, now: SystemTime) -> Caller {
+    Caller {
         user: consumer.user.clone(),
+        credential,
         application: Some(consumer.application.clone()),
-        key_id: Some(key.key_id_span()),
+        key_id: Some(entry.key_id_span()),
         user_limit_key: consumer.user_limit_key.clone(),
         application_limit_key: Some(consumer.application_limit_key.clone()),
         groups: consumer.groups.clone(),
         now,
-    })
+    }
 }
 
 const REALM: &str = "gatehouse";
 
-/// `WWW-Authenticate`: the credentials this API accepts.
+/// `WWW-Authenticate`: the credentials this API accepts. A client certificate has no HTTP
+/// authentication scheme; `ClientCertificate` names it for people and clients reading the list.
 fn challenge(api: &CompiledApi) -> HeaderValue {
     let mut value = api_key_challenge(api);
     if api.accepts_jwt {
         value.push_str(r#", Bearer realm="gatehouse""#);
+    }
+    if api.accepts_client_certificate {
+        value.push_str(r#", ClientCertificate realm="gatehouse""#);
     }
     HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("Bearer"))
 }

@@ -15,7 +15,7 @@ use std::time::Instant;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
-pub use authenticate::Caller;
+pub use authenticate::{Caller, Credential};
 pub use routing::Routed;
 
 use crate::proxy;
@@ -85,7 +85,7 @@ pub async fn handle(runtime: Arc<Runtime>, mut request: Request<Incoming>, peer:
     };
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let response = match steps(&runtime, &loaded, &mut request, &mut context).await {
+    let response = match steps(&runtime, &loaded, &mut request, &peer, &mut context).await {
         // A CORS preflight, answered by the gateway (the edge step found it before authenticating).
         Ok(_) if context.edge.preflight => Ok(crate::edge::preflight_response(&loaded, &context)),
         Ok(limit_headers) => proxy::forward(&loaded, request, &peer, limit_headers, &mut context).await,
@@ -139,6 +139,7 @@ async fn steps(
     runtime: &Runtime,
     loaded: &Loaded,
     request: &mut Request<Incoming>,
+    peer: &Peer,
     context: &mut RequestContext,
 ) -> Result<HeaderMap, Refusal> {
     // Route: host and longest path prefix, then the version by its selector.
@@ -157,8 +158,9 @@ async fn steps(
             return Ok(HeaderMap::new());
         }
     }
-    // Authenticate: an API key (by hash) or a JWT from a trusted issuer.
-    let caller = authenticate::authenticate(loaded, api, request).await?;
+    // Authenticate: an API key (by hash), a JWT from a trusted issuer, or the connection's
+    // client certificate (by fingerprint) where the API takes one.
+    let caller = authenticate::authenticate(loaded, api, request, peer).await?;
     // Kept before authorizing, so that a 403 is told (metrics, access log, usage) with its caller.
     let caller = context.caller.insert(caller);
     // Authorize: the caller's groups must hold a rule for this API, version, method and operation.

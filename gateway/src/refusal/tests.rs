@@ -29,6 +29,33 @@ fn each_refusal_has_its_status_and_rule() {
         "api_key_unknown",
     );
     check(
+        Refusal::ClientCertificateMissing {
+            api: "a".into(),
+            over_tls: false,
+            accepts_jwt: true,
+            challenge: challenge.clone(),
+        },
+        StatusCode::UNAUTHORIZED,
+        "client_certificate_missing",
+    );
+    check(
+        Refusal::ClientCertificateUnknown {
+            fingerprint: "ab".into(),
+            subject: "CN=x".into(),
+            challenge: challenge.clone(),
+        },
+        StatusCode::UNAUTHORIZED,
+        "client_certificate_unknown",
+    );
+    check(
+        Refusal::ClientCertificateExpired {
+            key_id: "cert_1".into(),
+            challenge: challenge.clone(),
+        },
+        StatusCode::UNAUTHORIZED,
+        "client_certificate_expired",
+    );
+    check(
         Refusal::AccessDenied { detail: "no".into() },
         StatusCode::FORBIDDEN,
         "access_denied",
@@ -74,4 +101,27 @@ fn a_401_carries_its_challenge_and_a_429_its_limit_headers() {
     }
     .into_response(None);
     assert_eq!(response.headers()["retry-after"], "3");
+}
+
+#[test]
+fn a_missing_certificate_says_how_to_present_one() {
+    let missing = |over_tls| {
+        Refusal::ClientCertificateMissing {
+            api: "pets".into(),
+            over_tls,
+            accepts_jwt: false,
+            challenge: HeaderValue::from_static("ApiKey"),
+        }
+        .detail()
+    };
+    assert_eq!(
+        missing(false),
+        "API `pets` takes a client certificate, which a plain-HTTP request cannot present; call the gateway's \
+         TLS listener (https) with it, or send an API key"
+    );
+    assert!(
+        missing(true).contains("none was presented in the TLS handshake"),
+        "{}",
+        missing(true)
+    );
 }

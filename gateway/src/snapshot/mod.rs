@@ -1,11 +1,11 @@
 //! The snapshot contract: the one document the hub compiles to and the gateway loads.
 //!
 //! A snapshot holds everything a gateway enforces: routes and upstreams, API versions and their
-//! selectors, consumers (API-key hashes with their user, application and groups), trusted JWT
-//! issuers, access rules and plans, under a revision number and a content hash. It is JSON,
-//! versioned by [`Snapshot::format`]; unknown fields are refused so a typo cannot silently
-//! drop a rule. `docs/SNAPSHOT.md` documents it field by field for people; this module is the
-//! authority.
+//! selectors, consumers (API-key hashes and client-certificate fingerprints, with their user,
+//! application and groups), trusted JWT issuers, access rules and plans, under a revision number
+//! and a content hash. It is JSON, versioned by [`Snapshot::format`]; unknown fields are refused
+//! so a typo cannot silently drop a rule. `docs/SNAPSHOT.md` documents it field by field for
+//! people; this module is the authority.
 //!
 //! Loading is two steps: [`Snapshot::parse`] (serde, with the failing field named; the gateway
 //! uses [`Snapshot::parse_borrowed`], which leaves consumers' strings in the document) and
@@ -65,7 +65,7 @@ pub struct Snapshot<C = ConsumerSpec> {
     /// Rate limits and quotas, referred to by access rules.
     #[serde(default)]
     pub plans: Vec<PlanSpec>,
-    /// API keys and who they belong to.
+    /// Credentials (API keys and client certificates) and who they belong to.
     #[serde(default = "Vec::new")]
     pub consumers: Vec<C>,
     /// Identity providers whose JWTs are accepted (the contract is `jwt::IssuerConfig`).
@@ -123,6 +123,12 @@ pub struct AuthenticationSpec {
     pub api_key_query: Option<String>,
     /// Accept `Authorization: Bearer <JWT>` from the trusted issuers.
     pub jwt: bool,
+    /// Accept a client certificate presented on the TLS listener (verified against
+    /// `tls.client_ca_pem`) whose fingerprint is a consumer's `certificate_sha256`. A key or a
+    /// token in the request is the credential when there is one (`pipeline::authenticate`).
+    /// Left out when false, so that snapshots without it keep their content hash.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_certificate: bool,
 }
 
 impl Default for AuthenticationSpec {
@@ -131,6 +137,7 @@ impl Default for AuthenticationSpec {
             api_key_header: "x-api-key".into(),
             api_key_query: None,
             jwt: true,
+            client_certificate: false,
         }
     }
 }
@@ -321,22 +328,28 @@ pub enum LimitBy {
     Application,
 }
 
-/// An API key and who it belongs to.
+/// A credential and who it belongs to: an API key (`key_hash`) or a client certificate
+/// (`certificate_sha256`), exactly one of the two.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerSpec {
-    /// Hex SHA-256 of the key; the key itself never leaves the client.
-    pub key_hash: String,
-    /// The key's id, for logs and metrics.
+    /// Hex SHA-256 of the API key; the key itself never leaves the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_hash: Option<String>,
+    /// Hex SHA-256 of the client certificate's DER (the leaf): its fingerprint. Left out for a
+    /// key, so that snapshots without certificates keep their content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_sha256: Option<String>,
+    /// The credential's id (an API key's or a client certificate's), for logs, metrics and usage.
     pub key_id: String,
-    /// The user the key belongs to.
+    /// The user the credential belongs to.
     pub user: String,
-    /// The application the key belongs to.
+    /// The application the credential belongs to.
     pub application: String,
     /// The user's groups.
     #[serde(default)]
     pub groups: Vec<String>,
-    /// Unix seconds after which the key stops working; absent for never.
+    /// Unix seconds after which the credential stops working; absent for never.
     #[serde(default)]
     pub expires_at: Option<i64>,
 }
@@ -346,8 +359,20 @@ pub struct ConsumerSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerRef<'a> {
-    #[serde(borrow)]
-    pub key_hash: Cow<'a, str>,
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "borrowed::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub key_hash: Option<Cow<'a, str>>,
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "borrowed::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub certificate_sha256: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub key_id: Cow<'a, str>,
     #[serde(borrow)]
@@ -362,7 +387,8 @@ pub struct ConsumerRef<'a> {
 
 /// What the gateway's compiler reads of a consumer, however it is held.
 pub trait Consumer {
-    fn key_hash(&self) -> &str;
+    fn key_hash(&self) -> Option<&str>;
+    fn certificate_sha256(&self) -> Option<&str>;
     fn key_id(&self) -> &str;
     fn user(&self) -> &str;
     fn application(&self) -> &str;
@@ -371,8 +397,11 @@ pub trait Consumer {
 }
 
 impl Consumer for ConsumerSpec {
-    fn key_hash(&self) -> &str {
-        &self.key_hash
+    fn key_hash(&self) -> Option<&str> {
+        self.key_hash.as_deref()
+    }
+    fn certificate_sha256(&self) -> Option<&str> {
+        self.certificate_sha256.as_deref()
     }
     fn key_id(&self) -> &str {
         &self.key_id
@@ -392,8 +421,11 @@ impl Consumer for ConsumerSpec {
 }
 
 impl Consumer for ConsumerRef<'_> {
-    fn key_hash(&self) -> &str {
-        &self.key_hash
+    fn key_hash(&self) -> Option<&str> {
+        self.key_hash.as_deref()
+    }
+    fn certificate_sha256(&self) -> Option<&str> {
+        self.certificate_sha256.as_deref()
     }
     fn key_id(&self) -> &str {
         &self.key_id
@@ -436,6 +468,22 @@ pub struct AccessRuleSpec {
     /// out of the snapshot then; in shadow mode the gateway leaves them out of the shadow evaluation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replaces: Vec<String>,
+}
+
+/// serde borrows a `Cow<str>` field from the document only when it is one directly; inside an
+/// `Option` it would copy every string, so optional borrowed strings go through a newtype.
+mod borrowed {
+    use std::borrow::Cow;
+
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+
+    pub fn optional<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+        Ok(Option::<Borrowed<'a>>::deserialize(deserializer)?.map(|borrowed| borrowed.0))
+    }
 }
 
 mod defaults {

@@ -72,3 +72,35 @@ fn borrowed_consumers_parse_and_hash_as_owned_ones() {
     assert!(borrowed_error.starts_with("consumers[0]"), "{borrowed_error}");
     assert_eq!(borrowed_error, parse_error(unknown));
 }
+
+#[test]
+fn client_certificate_consumers_borrow_and_old_documents_hash_as_before() {
+    let keys_only = r#"{"format":1,"apis":[{"name":"p","path_prefix":"/","upstream":{"targets":[{"url":"http://127.0.0.1:1"}]}}],
+        "consumers":[{"key_hash":"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8","key_id":"k1","user":"alice","application":"app"}]}"#;
+    let snapshot = Snapshot::parse(keys_only.as_bytes()).unwrap();
+    // Neither the new API flag nor the certificate field is written when unused, so a document
+    // from before them serialises, and hashes, as it always did.
+    let written = serde_json::to_string(&snapshot).unwrap();
+    assert!(!written.contains("client_certificate"), "{written}");
+    assert!(!written.contains("certificate_sha256"), "{written}");
+    assert!(written.contains(r#""key_hash":"5e88"#), "{written}");
+
+    let with_certificate = keys_only
+        .replace(r#""upstream""#, r#""authentication":{"client_certificate":true},"upstream""#)
+        .replace(
+            r#""consumers":["#,
+            r#""consumers":[{"certificate_sha256":"ab884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8","key_id":"cert_1","user":"bob","application":"app","expires_at":99},"#,
+        );
+    let owned = Snapshot::parse(with_certificate.as_bytes()).unwrap();
+    let borrowed = Snapshot::parse_borrowed(with_certificate.as_bytes()).unwrap();
+    assert!(owned.apis[0].authentication.client_certificate);
+    assert_eq!(content_hash(&owned), content_hash(&borrowed));
+    assert_ne!(content_hash(&owned), content_hash(&snapshot));
+    assert!(matches!(
+        borrowed.consumers[0].certificate_sha256,
+        Some(Cow::Borrowed(_))
+    ));
+    assert!(matches!(borrowed.consumers[1].key_hash, Some(Cow::Borrowed(_))));
+    assert_eq!(borrowed.consumers[0].key_hash, None);
+    assert_eq!(owned.consumers[0].key_hash, None);
+}

@@ -30,6 +30,8 @@ struct Line<'a> {
     version: Option<&'a str>,
     user: Option<&'a str>,
     application: Option<&'a str>,
+    /// How the caller authenticated: `api_key`, `jwt` or `client_certificate`.
+    credential: Option<&'static str>,
     status: u16,
     refusal: Option<&'static str>,
     duration_ms: f64,
@@ -80,6 +82,7 @@ impl AccessLog {
             version,
             user: context.caller.as_ref().map(|caller| &*caller.user),
             application: context.caller.as_ref().and_then(|caller| caller.application.as_deref()),
+            credential: context.caller.as_ref().map(|caller| caller.credential.as_str()),
             status: outcome.status.as_u16(),
             refusal: context.refusal,
             duration_ms: outcome.started.elapsed().as_secs_f64() * 1000.0,

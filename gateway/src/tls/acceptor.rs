@@ -114,9 +114,11 @@ fn build_config(resolver: &Arc<SniResolver>, verifier: Option<Arc<dyn ClientCert
 }
 
 fn client_certificate(der: &[u8]) -> ClientCertificate {
+    let sha256: [u8; 32] = Sha256::digest(der).into();
     ClientCertificate {
         der: der.into(),
-        sha256_hex: hex::encode(Sha256::digest(der)),
+        sha256,
+        sha256_hex: hex::encode(sha256),
         // The verifier has parsed it already; a subject x509-cert cannot read is left empty.
         subject: super::certificate::describe(der)
             .map(|info| info.subject)

@@ -9,8 +9,8 @@ use rustls::sign::CertifiedKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use x509_cert::der::Decode;
-use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, SubjectAltName};
 
 use super::TlsError;
 
@@ -51,6 +51,60 @@ pub(crate) fn read_chain(pem: &str, field: &str) -> Result<Vec<CertificateDer<'s
 pub fn inspect(chain_pem: &str) -> Result<CertificateInfo, TlsError> {
     let chain = read_chain(chain_pem, "chain_pem")?;
     describe(&chain[0]).map_err(|message| TlsError::new("chain_pem", message))
+}
+
+/// What a client certificate registered to an application (consumer mTLS) says about itself.
+/// The PEM must hold exactly one certificate, an end entity's (not a CA), and no private key:
+/// the key stays with the client, and a hub that stored one would hold a credential it never
+/// needs. Errors name `field`.
+pub fn inspect_client_certificate(pem: &str, field: &str) -> Result<CertificateInfo, TlsError> {
+    if holds_private_key(pem) {
+        return Err(TlsError::new(
+            field,
+            "holds a private key: send only the certificate; its key stays with the client",
+        ));
+    }
+    let chain = read_chain(pem, field)?;
+    if chain.len() != 1 {
+        return Err(TlsError::new(
+            field,
+            format!(
+                "holds {} certificates: send only the client's own (leaf) certificate",
+                chain.len()
+            ),
+        ));
+    }
+    let der = &chain[0];
+    let certificate = x509_cert::Certificate::from_der(der)
+        .map_err(|error| TlsError::new(field, format!("is not an X.509 certificate: {error}")))?;
+    let constraints: Option<(bool, BasicConstraints)> = certificate
+        .tbs_certificate
+        .get()
+        .map_err(|error| TlsError::new(field, format!("has malformed basic constraints: {error}")))?;
+    if constraints.is_some_and(|(_, constraints)| constraints.ca) {
+        return Err(TlsError::new(
+            field,
+            "is a CA certificate: register the client's own (leaf) certificate; a CA goes in the client CAs",
+        ));
+    }
+    describe(der).map_err(|message| TlsError::new(field, message))
+}
+
+/// What the CA certificates of a client CA bundle say about themselves, checked as the TLS
+/// listener will use them (`tls.client_ca_pem`). A private key in it is refused, as above.
+pub fn inspect_client_ca(pem: &str, field: &str) -> Result<Vec<CertificateInfo>, TlsError> {
+    if holds_private_key(pem) {
+        return Err(TlsError::new(
+            field,
+            "holds a private key: a CA bundle is certificates only",
+        ));
+    }
+    let chain = read_chain(pem, field)?;
+    super::acceptor::client_verifier(pem).map_err(|message| TlsError::new(field, message))?;
+    chain
+        .iter()
+        .map(|der| describe(der).map_err(|message| TlsError::new(field, message)))
+        .collect()
 }
 
 /// Reads the subject, DNS names, expiry and fingerprint of a DER certificate.
@@ -95,4 +149,11 @@ pub fn load_pair(name: &str, chain_pem: &str, key_pem: &str) -> Result<LoadedCer
         info,
         key: Arc::new(key),
     })
+}
+
+/// Whether a PEM text has a private key block of any kind (PKCS#8, PKCS#1, SEC1, encrypted),
+/// by its label: the PEM parser skips labels it does not know, such as `ENCRYPTED PRIVATE KEY`.
+fn holds_private_key(pem: &str) -> bool {
+    pem.lines()
+        .any(|line| line.trim_start().starts_with("-----BEGIN") && line.contains("PRIVATE KEY"))
 }

@@ -25,7 +25,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use acceptor::{EdgeTls, TlsConnection};
-pub use certificate::{CertificateInfo, LoadedCertificate, inspect, load_pair};
+pub use certificate::{
+    CertificateInfo, LoadedCertificate, inspect, inspect_client_ca, inspect_client_certificate, load_pair,
+};
 pub use files::{load_dir, watch_dir};
 pub use redirect::{Transport, require_https};
 pub use table::CertificateTable;
@@ -77,7 +79,9 @@ impl fmt::Debug for CertificateSpec {
 pub struct ClientCertificate {
     /// The leaf certificate, DER.
     pub der: Box<[u8]>,
-    /// Hex SHA-256 of `der`: the certificate's fingerprint.
+    /// SHA-256 of `der`: the certificate's fingerprint, what consumers are found by.
+    pub sha256: [u8; 32],
+    /// The same, in hex, for refusals and logs.
     pub sha256_hex: String,
     /// The subject's distinguished name, RFC 4514 (`CN=alice,O=Example`).
     pub subject: String,

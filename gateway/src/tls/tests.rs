@@ -143,3 +143,56 @@ fn the_tls_section_is_part_of_the_content_hash() {
     assert_ne!(empty, with);
     assert_ne!(without, with);
 }
+
+/// A CA certificate (self-signed, `CA:TRUE`), as PEM.
+fn ca_certificate() -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Test CA");
+    params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem()
+}
+
+#[test]
+fn a_client_certificate_is_one_leaf_without_its_key() {
+    let (leaf, key) = certificate(&[]);
+    let info = inspect_client_certificate(&leaf, "certificate_pem").unwrap();
+    assert_eq!(info.sha256_hex.len(), 64);
+    let check = |pem: &str| {
+        inspect_client_certificate(pem, "certificate_pem")
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        check(&format!("{leaf}{key}")),
+        "certificate_pem: holds a private key: send only the certificate; its key stays with the client"
+    );
+    assert!(
+        check("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
+            .contains("private key")
+    );
+    assert_eq!(
+        check(&format!("{leaf}{}", certificate(&[]).0)),
+        "certificate_pem: holds 2 certificates: send only the client's own (leaf) certificate"
+    );
+    assert!(check(&ca_certificate()).contains("is a CA certificate"));
+    assert_eq!(check("hello"), "certificate_pem: holds no `BEGIN CERTIFICATE` block");
+}
+
+#[test]
+fn a_client_ca_bundle_is_certificates_the_listener_can_trust() {
+    let bundle = format!("{}{}", ca_certificate(), ca_certificate());
+    let cas = inspect_client_ca(&bundle, "ca_pem").unwrap();
+    assert_eq!(cas.len(), 2);
+    assert!(cas[0].subject.contains("CN=Test CA"), "{}", cas[0].subject);
+    let (_, key) = certificate(&[]);
+    assert!(
+        inspect_client_ca(&format!("{bundle}{key}"), "ca_pem")
+            .unwrap_err()
+            .to_string()
+            .starts_with("ca_pem: holds a private key"),
+    );
+    assert_eq!(
+        inspect_client_ca("", "ca_pem").unwrap_err().to_string(),
+        "ca_pem: holds no `BEGIN CERTIFICATE` block"
+    );
+}

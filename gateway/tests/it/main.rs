@@ -3,6 +3,7 @@
 mod support;
 mod upstream;
 
+mod client_certificates;
 mod edge;
 mod enforcement;
 mod hub_stream;

@@ -41,7 +41,7 @@ impl Pki {
 }
 
 /// A fresh directory for one test's files.
-fn scratch(name: &str) -> PathBuf {
+pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gatehouse-tls-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -80,7 +80,7 @@ fn api_snapshot(upstream: &str, tls: Option<Value>) -> Value {
 }
 
 /// A gateway with a TLS listener, on `snapshot` (a file) and optionally a certificate directory.
-async fn tls_gateway(dir: &Path, snapshot: &Value, cert_dir: Option<PathBuf>) -> (TestGateway, u16) {
+pub async fn tls_gateway(dir: &Path, snapshot: &Value, cert_dir: Option<PathBuf>) -> (TestGateway, u16) {
     let file = dir.join("snapshot.json");
     std::fs::write(&file, snapshot.to_string()).unwrap();
     let config = gateway::config::GatewayConfig {
@@ -97,7 +97,7 @@ async fn tls_gateway(dir: &Path, snapshot: &Value, cert_dir: Option<PathBuf>) ->
     (gateway, port)
 }
 
-fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Output {
+pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Output {
     use std::io::Write;
     let mut child = Command::new(program)
         .args(args)

@@ -199,7 +199,8 @@ pub fn consumers(state: &HubState, now: DateTime<Utc>) -> Vec<ConsumerSpec> {
             let application = applications.get(key.application.as_str())?;
             let user = users.get(application.owner.as_str()).filter(|user| !user.disabled)?;
             Some(ConsumerSpec {
-                key_hash: key.hash.clone(),
+                key_hash: Some(key.hash.clone()),
+                certificate_sha256: None,
                 key_id: key.id.clone(),
                 user: user.name.clone(),
                 application: format!("{}/{}", application.owner, application.name),
