@@ -44,10 +44,10 @@ pub enum Refusal {
     /// An API key past its expiry.
     ApiKeyExpired { key_id: String, challenge: HeaderValue },
     /// An API that takes client certificates, and no credential in the request nor a certificate
-    /// on the connection (`over_tls` false: plain HTTP, which cannot carry one).
+    /// on the connection; `why` says why there is none.
     ClientCertificateMissing {
         api: String,
-        over_tls: bool,
+        why: NoCertificate,
         accepts_jwt: bool,
         challenge: HeaderValue,
     },
@@ -105,6 +105,17 @@ pub enum Refusal {
         path: String,
         allow: Option<HeaderValue>,
     },
+}
+
+/// Why a connection has no client certificate, for the refusal's detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoCertificate {
+    /// Plain HTTP cannot carry one.
+    PlainHttp,
+    /// The TLS listener asked for one and the client presented none.
+    NotPresented,
+    /// The snapshot has no client CA (`tls.client_ca_pem`), so the listener asks for none.
+    NotRequested,
 }
 
 #[derive(Serialize)]
@@ -214,26 +225,26 @@ impl Refusal {
             Refusal::ApiKeyUnknown { .. } => "the API key is not known (revoked, or never issued)".into(),
             Refusal::ApiKeyExpired { key_id, .. } => format!("the API key `{key_id}` has expired"),
             Refusal::ClientCertificateMissing {
-                api,
-                over_tls,
-                accepts_jwt,
-                ..
+                api, why, accepts_jwt, ..
             } => {
                 let otherwise = if *accepts_jwt {
                     "an API key or a bearer token"
                 } else {
                     "an API key"
                 };
-                if *over_tls {
-                    format!(
-                        "API `{api}` takes a client certificate, and none was presented in the TLS handshake; \
-                         present one signed by the client CA, or send {otherwise}"
-                    )
-                } else {
-                    format!(
+                match why {
+                    NoCertificate::PlainHttp => format!(
                         "API `{api}` takes a client certificate, which a plain-HTTP request cannot present; \
                          call the gateway's TLS listener (https) with it, or send {otherwise}"
-                    )
+                    ),
+                    NoCertificate::NotPresented => format!(
+                        "API `{api}` takes a client certificate, and none was presented in the TLS handshake; \
+                         present one signed by the client CA, or send {otherwise}"
+                    ),
+                    NoCertificate::NotRequested => format!(
+                        "API `{api}` takes a client certificate, but this gateway has no client CA \
+                         (tls.client_ca_pem), so it asks for none; send {otherwise}"
+                    ),
                 }
             }
             Refusal::ClientCertificateUnknown {

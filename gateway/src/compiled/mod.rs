@@ -166,15 +166,6 @@ impl CompiledSnapshot {
             }
             crate::tls::CompiledTls::default()
         });
-        let has_client_ca = snapshot.tls.as_ref().is_some_and(|tls| tls.client_ca_pem.is_some());
-        for (index, api) in snapshot.apis.iter().enumerate() {
-            if api.authentication.client_certificate && !has_client_ca {
-                problems.push(
-                    format!("apis[{index}].authentication.client_certificate"),
-                    "needs tls.client_ca_pem: without a client CA the TLS listener asks for no certificate",
-                );
-            }
-        }
 
         if !problems.0.is_empty() {
             return Err(CompileErrors(problems.0));

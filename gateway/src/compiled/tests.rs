@@ -171,20 +171,6 @@ fn client_certificates_have_their_own_table_and_an_entry_holds_one_credential() 
     );
 }
 
-#[test]
-fn an_api_taking_client_certificates_needs_a_client_ca() {
-    let taking = SNAPSHOT.replace(
-        r#""path_prefix": "/pets", "upstream""#,
-        r#""path_prefix": "/pets", "authentication": { "client_certificate": true }, "upstream""#,
-    );
-    assert_eq!(
-        errors(&taking),
-        [
-            "apis[0].authentication.client_certificate: needs tls.client_ca_pem: without a client CA the TLS listener asks for no certificate"
-        ]
-    );
-}
-
 fn key_hash() -> [u8; 32] {
     let mut hash = [0u8; 32];
     hex::decode_to_slice(

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::Peer;
 use crate::access::GroupId;
 use crate::compiled::{CompiledApi, Consumer, CredentialEntry, KeyIdSpan};
-use crate::refusal::Refusal;
+use crate::refusal::{NoCertificate, Refusal};
 use crate::runtime::Loaded;
 
 /// The authenticated caller.
@@ -149,9 +149,14 @@ fn by_api_key(loaded: &Loaded, api: &CompiledApi, key: &str, now: SystemTime) ->
 /// handshake has verified it against the snapshot's client CA; this says whose it is.
 fn by_client_certificate(loaded: &Loaded, api: &CompiledApi, peer: &Peer, now: SystemTime) -> Result<Caller, Refusal> {
     let Some(certificate) = &peer.client_certificate else {
+        let why = match peer.transport {
+            crate::tls::Transport::Plain { .. } => NoCertificate::PlainHttp,
+            crate::tls::Transport::Tls if loaded.compiled.tls.client_verifier.is_none() => NoCertificate::NotRequested,
+            crate::tls::Transport::Tls => NoCertificate::NotPresented,
+        };
         return Err(Refusal::ClientCertificateMissing {
             api: api.name.to_string(),
-            over_tls: peer.transport == crate::tls::Transport::Tls,
+            why,
             accepts_jwt: api.accepts_jwt,
             challenge: challenge(api),
         });

@@ -31,7 +31,7 @@ fn each_refusal_has_its_status_and_rule() {
     check(
         Refusal::ClientCertificateMissing {
             api: "a".into(),
-            over_tls: false,
+            why: NoCertificate::PlainHttp,
             accepts_jwt: true,
             challenge: challenge.clone(),
         },
@@ -105,23 +105,28 @@ fn a_401_carries_its_challenge_and_a_429_its_limit_headers() {
 
 #[test]
 fn a_missing_certificate_says_how_to_present_one() {
-    let missing = |over_tls| {
+    let missing = |why| {
         Refusal::ClientCertificateMissing {
             api: "pets".into(),
-            over_tls,
+            why,
             accepts_jwt: false,
             challenge: HeaderValue::from_static("ApiKey"),
         }
         .detail()
     };
     assert_eq!(
-        missing(false),
+        missing(NoCertificate::PlainHttp),
         "API `pets` takes a client certificate, which a plain-HTTP request cannot present; call the gateway's \
          TLS listener (https) with it, or send an API key"
     );
+    let not_presented = missing(NoCertificate::NotPresented);
     assert!(
-        missing(true).contains("none was presented in the TLS handshake"),
-        "{}",
-        missing(true)
+        not_presented.contains("none was presented in the TLS handshake"),
+        "{not_presented}"
+    );
+    let not_requested = missing(NoCertificate::NotRequested);
+    assert!(
+        not_requested.contains("no client CA (tls.client_ca_pem)"),
+        "{not_requested}"
     );
 }

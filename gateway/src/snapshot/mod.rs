@@ -126,6 +126,7 @@ pub struct AuthenticationSpec {
     /// Accept a client certificate presented on the TLS listener (verified against
     /// `tls.client_ca_pem`) whose fingerprint is a consumer's `certificate_sha256`. A key or a
     /// token in the request is the credential when there is one (`pipeline::authenticate`).
+    /// Without a client CA no certificate is ever asked for, and such callers get 401.
     /// Left out when false, so that snapshots without it keep their content hash.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub client_certificate: bool,
