@@ -21,8 +21,8 @@ use gateway::snapshot::{
 };
 
 use crate::model::{
-    AccessPolicy, Api, ApiKey, ApiVersion, Application, Kind, Plan, QuotaPeriod, Selector, Upstream, User,
-    VersionStatus,
+    AccessPolicy, Api, ApiKey, ApiVersion, Application, ApplicationCertificate, ClientCa, Kind, Plan, QuotaPeriod,
+    Selector, Upstream, User, VersionStatus,
 };
 use crate::validate::FieldError;
 
@@ -38,6 +38,10 @@ pub struct HubState {
     pub keys: Vec<ApiKey>,
     /// The gateways' TLS listener certificates (`tls`).
     pub certificates: Vec<crate::model::Certificate>,
+    /// Applications' client certificates, consumers beside their keys.
+    pub client_certificates: Vec<ApplicationCertificate>,
+    /// The CAs that sign them (`tls.client_ca_pem`).
+    pub client_cas: Vec<ClientCa>,
 }
 
 /// Compiles the state at `now` (keys expired by then are left out). The revision number and
@@ -87,6 +91,21 @@ pub fn compile(state: &HubState, now: DateTime<Utc>) -> Result<Snapshot, Vec<Fie
         Ok(snapshot)
     } else {
         Err(problems)
+    }
+}
+
+/// Compiles the hub's stored state: [`compile`], and the checks that need what only the store
+/// holds (client CAs: a manifest set, which holds none, is compiled without them).
+pub fn compile_stored(state: &HubState, now: DateTime<Utc>) -> Result<Snapshot, Vec<FieldError>> {
+    let mut problems = Vec::new();
+    tls::check_client_certificates(state, &mut problems);
+    match compile(state, now) {
+        Ok(snapshot) if problems.is_empty() => Ok(snapshot),
+        Ok(_) => Err(problems),
+        Err(more) => {
+            problems.extend(more);
+            Err(problems)
+        }
     }
 }
 
@@ -142,7 +161,10 @@ fn api_spec(api: &Api, versions: &[&ApiVersion], problems: &mut Vec<FieldError>)
         strip_prefix: api.route.strip_prefix,
         upstream: upstream_spec(&api.upstream),
         versions,
-        authentication: AuthenticationSpec::default(),
+        authentication: AuthenticationSpec {
+            client_certificate: api.authentication.client_certificate,
+            ..AuthenticationSpec::default()
+        },
         edge: api.edge.as_ref().map(crate::model::EdgeRules::to_spec),
         https_redirect: api.https_redirect,
     }
@@ -186,29 +208,52 @@ fn plan_spec(plan: &Plan) -> PlanSpec {
     }
 }
 
-/// Keys that work: not revoked, not expired, of an application whose owner is enabled.
+/// Credentials that work: keys and client certificates not revoked, not expired, of an
+/// application whose owner is enabled.
 pub fn consumers(state: &HubState, now: DateTime<Utc>) -> Vec<ConsumerSpec> {
     let users: HashMap<&str, &User> = state.users.iter().map(|user| (user.name.as_str(), user)).collect();
     let applications: HashMap<&str, &Application> =
         state.applications.iter().map(|app| (app.id.as_str(), app)).collect();
-    let mut consumers: Vec<ConsumerSpec> = state
+    // The consumer of a credential of `application`, without the credential.
+    let holder = |application: &str, key_id: &str, expires_at: Option<i64>| {
+        let application = applications.get(application)?;
+        let user = users.get(application.owner.as_str()).filter(|user| !user.disabled)?;
+        Some(ConsumerSpec {
+            key_hash: None,
+            certificate_sha256: None,
+            key_id: key_id.to_owned(),
+            user: user.name.clone(),
+            application: format!("{}/{}", application.owner, application.name),
+            groups: user.groups.clone(),
+            expires_at,
+        })
+    };
+    let keys = state
         .keys
         .iter()
         .filter(|key| key.revoked_at.is_none() && key.expires_at.is_none_or(|expires_at| expires_at > now))
         .filter_map(|key| {
-            let application = applications.get(key.application.as_str())?;
-            let user = users.get(application.owner.as_str()).filter(|user| !user.disabled)?;
+            let expires_at = key.expires_at.map(|expires_at| expires_at.timestamp());
+            let consumer = holder(&key.application, &key.id, expires_at)?;
             Some(ConsumerSpec {
                 key_hash: Some(key.hash.clone()),
-                certificate_sha256: None,
-                key_id: key.id.clone(),
-                user: user.name.clone(),
-                application: format!("{}/{}", application.owner, application.name),
-                groups: user.groups.clone(),
-                expires_at: key.expires_at.map(|expires_at| expires_at.timestamp()),
+                ..consumer
             })
-        })
-        .collect();
+        });
+    // A certificate's expiry goes with it, so that a connection opened before then stops working.
+    let certificates = state
+        .client_certificates
+        .iter()
+        .filter(|certificate| certificate.is_active(now))
+        .filter_map(|certificate| {
+            let expires_at = Some(certificate.not_after.timestamp());
+            let consumer = holder(&certificate.application, &certificate.id, expires_at)?;
+            Some(ConsumerSpec {
+                certificate_sha256: Some(certificate.sha256_fingerprint.clone()),
+                ..consumer
+            })
+        });
+    let mut consumers: Vec<ConsumerSpec> = keys.chain(certificates).collect();
     consumers.sort_by(|left, right| left.key_id.cmp(&right.key_id));
     consumers
 }

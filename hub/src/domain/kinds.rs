@@ -69,6 +69,14 @@ macro_rules! with_kind {
                 type $K = crate::model::Certificate;
                 $body
             }
+            crate::model::ApplicationCertificate::KIND => {
+                type $K = crate::model::ApplicationCertificate;
+                $body
+            }
+            crate::model::ClientCa::KIND => {
+                type $K = crate::model::ClientCa;
+                $body
+            }
             _ => $fallback,
         }
     };

@@ -6,6 +6,7 @@ pub mod admin_tokens;
 pub mod api_keys;
 pub mod audit;
 pub mod bootstrap;
+pub mod client_certificates;
 pub mod events;
 pub mod fleet;
 mod kinds;

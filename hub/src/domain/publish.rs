@@ -11,7 +11,9 @@ use super::objects::all_in;
 use crate::compiler::{self, HubState};
 use crate::error::HubError;
 use crate::identity::Actor;
-use crate::model::{AccessPolicy, Api, ApiKey, ApiVersion, Application, Plan, Revision, RevisionKind, User};
+use crate::model::{
+    AccessPolicy, Api, ApiKey, ApiVersion, Application, ApplicationCertificate, Plan, Revision, RevisionKind, User,
+};
 use crate::store::{Store, StoreError, Tx};
 
 /// What a publish did.
@@ -36,15 +38,15 @@ pub async fn publish(
     check_message(message, source_commit)?;
     let mut tx = store.begin().await?;
     let state = load_state(&mut tx).await?;
-    let snapshot = compiler::compile(&state, Utc::now()).map_err(HubError::Invalid)?;
+    let snapshot = compiler::compile_stored(&state, Utc::now()).map_err(HubError::Invalid)?;
     let published = record(&mut tx, actor, snapshot, message, source_commit, None).await?;
     tx.commit().await?;
     Ok(published)
 }
 
-/// Publishes the current consumers (API keys and who holds them) on top of the latest
-/// revision, leaving everything else as it was published: what a key change in the portal
-/// needs, without publishing an admin's unfinished drafts of APIs, plans or policies with it.
+/// Publishes the current consumers (API keys and client certificates, and who holds them) on
+/// top of the latest revision, leaving everything else as it was published: what a key or
+/// certificate change in the portal or the dashboard needs, without publishing an admin's unfinished drafts of APIs, plans or policies with it.
 /// Before the first publish there is nothing to add keys to: `None`.
 pub async fn publish_consumers(store: &Store, actor: &Actor, message: &str) -> Result<Option<Published>, HubError> {
     check_message(message, None)?;
@@ -57,6 +59,7 @@ pub async fn publish_consumers(store: &Store, actor: &Actor, message: &str) -> R
         users: all_in::<User>(&mut tx).await?,
         applications: all_in::<Application>(&mut tx).await?,
         keys: all_in::<ApiKey>(&mut tx).await?,
+        client_certificates: all_in::<ApplicationCertificate>(&mut tx).await?,
         ..HubState::default()
     };
     snapshot.consumers = compiler::consumers(&identities, Utc::now());
@@ -117,7 +120,7 @@ pub async fn preview(store: &Store) -> Result<Snapshot, HubError> {
     let mut tx = store.begin().await?;
     let state = load_state(&mut tx).await?;
     tx.commit().await?;
-    compiler::compile(&state, Utc::now()).map_err(HubError::Invalid)
+    compiler::compile_stored(&state, Utc::now()).map_err(HubError::Invalid)
 }
 
 /// The whole state the compiler reads, in one transaction so it is consistent.
@@ -131,6 +134,8 @@ pub async fn load_state(tx: &mut Tx) -> Result<HubState, HubError> {
         applications: all_in::<Application>(tx).await?,
         keys: all_in::<ApiKey>(tx).await?,
         certificates: all_in::<crate::model::Certificate>(tx).await?,
+        client_certificates: all_in::<ApplicationCertificate>(tx).await?,
+        client_cas: all_in::<crate::model::ClientCa>(tx).await?,
     })
 }
 

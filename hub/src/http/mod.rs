@@ -8,6 +8,7 @@ mod audit;
 pub mod auth;
 mod auto_publish;
 mod certificates;
+mod client_certificates;
 mod events;
 pub mod extract;
 mod fleet;
@@ -56,6 +57,7 @@ pub fn app(state: AppState) -> Router {
     let admin_api = OpenApiRouter::new()
         .merge(resources::router())
         .merge(certificates::router())
+        .merge(client_certificates::router())
         .merge(api_versions::router())
         .merge(api_keys::router())
         .merge(admin_tokens::router())

@@ -79,6 +79,10 @@ pub struct ApiSpec {
     /// Answer plain-HTTP requests with a 308 to https.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub https_redirect: bool,
+    /// The credentials it takes beyond API keys: `client_certificate: true` for applications'
+    /// client certificates (mTLS).
+    #[serde(default, skip_serializing_if = "crate::model::Authentication::is_default")]
+    pub authentication: crate::model::Authentication,
 }
 
 /// One version of an API, inside its API's document.

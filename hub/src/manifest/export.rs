@@ -69,6 +69,7 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
             versions: specs,
             edge: api.edge.clone(),
             https_redirect: api.https_redirect,
+            authentication: api.authentication.clone(),
         };
         let kind = if api.external { Kind::ExternalApi } else { Kind::Api };
         files.push(SourceFile {

@@ -151,6 +151,7 @@ fn build_api(set: &ManifestSet, document: &LocatedDocument, state: &mut Manifest
         external: document.kind == Kind::ExternalApi,
         edge: spec.edge,
         https_redirect: spec.https_redirect,
+        authentication: spec.authentication,
     };
     if let Some(api) = checked(document, "", api, problems) {
         state.apis.push(api);

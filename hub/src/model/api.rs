@@ -34,6 +34,25 @@ pub struct Api {
     /// listener).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub https_redirect: bool,
+    /// The credentials it takes beyond API keys; absent for keys (and tokens) only.
+    #[serde(default, skip_serializing_if = "Authentication::is_default")]
+    pub authentication: Authentication,
+}
+
+/// The credentials an API takes beyond API keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Authentication {
+    /// Accept client certificates registered to applications, presented to the gateways' TLS
+    /// listener (mTLS), as the application's credential. Needs a client CA.
+    #[serde(default)]
+    pub client_certificate: bool,
+}
+
+impl Authentication {
+    pub fn is_default(&self) -> bool {
+        *self == Authentication::default()
+    }
 }
 
 /// The requests an API claims: an optional host and a path prefix.

@@ -6,6 +6,7 @@ mod support;
 mod audit;
 mod auth;
 mod certificates;
+mod client_certificates;
 mod crud;
 mod dashboard;
 mod edge_rules;

@@ -83,6 +83,9 @@ pub struct ApiForm {
     /// Plain-HTTP requests get a 308 to https.
     #[serde(default)]
     pub https_redirect: Option<String>,
+    /// Applications' client certificates authenticate (mTLS).
+    #[serde(default)]
+    pub client_certificate: Option<String>,
 }
 
 impl ApiForm {
@@ -101,6 +104,7 @@ impl ApiForm {
             tls: TlsFields::of(api.upstream.tls.as_ref()),
             edge: EdgeFields::of(api.edge.as_ref()),
             https_redirect: api.https_redirect.then(|| "on".into()),
+            client_certificate: api.authentication.client_certificate.then(|| "on".into()),
         }
     }
 
@@ -127,6 +131,9 @@ impl ApiForm {
             external: self.external.is_some(),
             edge,
             https_redirect: self.https_redirect.is_some(),
+            authentication: crate::model::Authentication {
+                client_certificate: self.client_certificate.is_some(),
+            },
         })
     }
 }

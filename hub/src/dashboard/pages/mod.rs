@@ -83,12 +83,22 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/plans/{plan}/delete", post(plans::delete))
         .route("/dashboard/keys", get(keys::list))
         .route("/dashboard/keys/{application}/{key}/revoke", post(keys::revoke))
+        .route("/dashboard/keys/certificates", post(keys::register_certificate))
+        .route(
+            "/dashboard/keys/{application}/certificates/{certificate}/revoke",
+            post(keys::revoke_certificate),
+        )
         .route("/dashboard/gateways", get(gateways::list))
         .route(
             "/dashboard/certificates",
             get(certificates::list).post(certificates::upload),
         )
         .route("/dashboard/certificates/{name}/delete", post(certificates::delete))
+        .route("/dashboard/client-cas", post(certificates::upload_client_ca))
+        .route(
+            "/dashboard/client-cas/{name}/delete",
+            post(certificates::delete_client_ca),
+        )
         .route("/dashboard/revisions", get(revisions::list))
         .route("/dashboard/revisions/diff", get(revisions::diff))
         .route("/dashboard/revisions/publish", post(revisions::publish))
