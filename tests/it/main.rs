@@ -4,6 +4,7 @@
 //! binary checks the wiring around them: configuration, startup, storage, shutdown, logs.
 
 mod cli;
+mod client_certificates;
 mod control_loop;
 mod dashboards;
 mod gateway;
