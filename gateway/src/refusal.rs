@@ -70,6 +70,9 @@ pub enum Refusal {
     JwksUnavailable,
     /// No access rule allows the request; `detail` names the groups, API, version and method.
     AccessDenied { detail: String },
+    /// Access rules would allow the request, but their access policy's IP lists refuse the
+    /// client address; `detail` names the policy, the API, the list and the address.
+    PolicyIpDenied { detail: String },
     /// The plan's rate limit is spent.
     RateLimited { plan: String, headers: HeaderMap },
     /// The plan's quota is spent.
@@ -154,6 +157,7 @@ impl Refusal {
             Refusal::JwtRejected { rule, .. } => rule,
             Refusal::JwksUnavailable => "jwt_jwks_unavailable",
             Refusal::AccessDenied { .. } => "access_denied",
+            Refusal::PolicyIpDenied { .. } => "policy_ip_denied",
             Refusal::RateLimited { .. } => "rate_limited",
             Refusal::QuotaExceeded { .. } => "quota_exceeded",
             Refusal::LimiterUnavailable => "rate_limit_store_unavailable",
@@ -180,7 +184,7 @@ impl Refusal {
             | Refusal::ClientCertificateUnknown { .. }
             | Refusal::ClientCertificateExpired { .. }
             | Refusal::JwtRejected { .. } => StatusCode::UNAUTHORIZED,
-            Refusal::AccessDenied { .. } => StatusCode::FORBIDDEN,
+            Refusal::AccessDenied { .. } | Refusal::PolicyIpDenied { .. } => StatusCode::FORBIDDEN,
             Refusal::RateLimited { .. } | Refusal::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Refusal::LimiterUnavailable | Refusal::JwksUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
@@ -258,7 +262,7 @@ impl Refusal {
             }
             Refusal::JwtRejected { reason, .. } => format!("the bearer token was refused: {reason}"),
             Refusal::JwksUnavailable => "the token issuer's keys cannot be fetched right now; try again shortly".into(),
-            Refusal::AccessDenied { detail } => detail.clone(),
+            Refusal::AccessDenied { detail } | Refusal::PolicyIpDenied { detail } => detail.clone(),
             Refusal::RateLimited { plan, .. } => {
                 format!("the rate limit of plan `{plan}` is spent; retry after the Retry-After delay")
             }

@@ -178,13 +178,15 @@ impl ShadowAccess {
     }
 
     /// The first shadowed policy that would refuse a request to API `api` the enforced rules
-    /// allowed; call it only for allowed requests.
-    pub fn would_refuse(&self, api: usize, request: &AccessRequest<'_>) -> Option<&Arc<str>> {
+    /// allowed, with the rule of the refusal it would give (`access_denied`, or
+    /// `policy_ip_denied` when its IP lists refuse the client address); call it only for
+    /// allowed requests, with the address they were allowed for.
+    pub fn would_refuse(&self, api: usize, request: &AccessRequest<'_>) -> Option<(&Arc<str>, &'static str)> {
         self.per_api
             .get(api)?
             .iter()
             .find_map(|shadow| match evaluate(&shadow.rules, request) {
-                Decision::Denied(_) => Some(&shadow.policy),
+                Decision::Denied(denial) => Some((&shadow.policy, denial.refusal_rule())),
                 Decision::Allowed { .. } => None,
             })
     }

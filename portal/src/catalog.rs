@@ -229,6 +229,8 @@ pub fn operation_allowed(
             version,
             method: MethodSet::bit(method),
             operation,
+            // The portal cannot know where the developer's calls will come from.
+            client: access::ClientAddress::Any,
         },
     )
 }

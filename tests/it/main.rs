@@ -10,6 +10,7 @@ mod dashboards;
 mod gateway;
 mod impact;
 mod manifests;
+mod policy_ip;
 mod postgres;
 mod prometheus;
 mod request_validation;

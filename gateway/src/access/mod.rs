@@ -1,8 +1,12 @@
 //! Access evaluation: may these groups call this API version with this method (and
-//! operation)? The one implementation of the rule; the gateway enforces it per request, and the
-//! hub's views of "who can call what" ask it too. Pure: no I/O, no clock.
+//! operation), from this client address? The one implementation of the rule; the gateway
+//! enforces it per request, and the hub's views of "who can call what" ask it too. Pure: no I/O,
+//! no clock, and no allocation per request.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+
+use crate::edge::cidr::{IpList, IpLists};
 
 /// A group, interned when a snapshot compiles.
 pub type GroupId = u32;
@@ -64,6 +68,36 @@ pub struct Rule {
     pub operations: Option<Box<[Arc<str>]>>,
     /// Index of the plan calls are counted against.
     pub plan: usize,
+    /// The policy's `ip_allow` and `ip_deny`, shared by its rules; `None` for any address.
+    pub ip: Option<Arc<IpLists>>,
+}
+
+/// The client address a request is evaluated for, against the rules' IP lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAddress {
+    /// The address the gateway worked out (trusted proxies honoured).
+    Address(IpAddr),
+    /// A forwarded hop that would decide could not be read: every IP list refuses it.
+    Unknown,
+    /// Any address every list takes: the hub's views and the portal, which ask what groups may
+    /// call and say where IP lists narrow it.
+    Any,
+}
+
+impl ClientAddress {
+    /// The gateway's address (`EdgeContext::client`): `None` is an unknown one.
+    pub fn from_edge(client: Option<IpAddr>) -> ClientAddress {
+        client.map_or(ClientAddress::Unknown, ClientAddress::Address)
+    }
+
+    /// The list of `ip` that refuses this address, if any.
+    pub fn refused_by(self, ip: &IpLists) -> Option<IpList> {
+        match self {
+            ClientAddress::Address(address) => ip.refusing(Some(address)),
+            ClientAddress::Unknown => ip.refusing(None),
+            ClientAddress::Any => None,
+        }
+    }
 }
 
 /// What a request asks for.
@@ -76,6 +110,7 @@ pub struct AccessRequest<'a> {
     pub method: MethodSet,
     /// The operation matched, if the version lists operations and one matched.
     pub operation: Option<&'a str>,
+    pub client: ClientAddress,
 }
 
 /// The answer.
@@ -90,7 +125,7 @@ pub enum Decision {
 }
 
 /// Why no rule allowed a request, from the closest miss: a rule for the caller's groups that
-/// failed only on the version, then the method, then the operation.
+/// failed only on the version, then the method, then the operation, then the client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Denial {
     /// No rule grants this API to any of the caller's groups.
@@ -101,6 +136,20 @@ pub enum Denial {
     MethodNotGranted,
     /// Rules grant this method, but not this operation (or the request matched no operation).
     OperationNotGranted,
+    /// Rules grant the request, but their policies' IP lists refuse the client address: `rule`
+    /// is the first such rule, `list` the list that refused.
+    AddressRefused { rule: usize, list: IpList },
+}
+
+impl Denial {
+    /// The rule the gateway's refusal names: `policy_ip_denied` for a refused address,
+    /// `access_denied` for every other denial.
+    pub fn refusal_rule(self) -> &'static str {
+        match self {
+            Denial::AddressRefused { .. } => "policy_ip_denied",
+            _ => "access_denied",
+        }
+    }
 }
 
 /// Evaluates the rules of one API against a request.
@@ -132,6 +181,16 @@ pub fn evaluate(rules: &[Rule], request: &AccessRequest<'_>) -> Decision {
             closest = closest.max(Denial::OperationNotGranted);
             continue;
         }
+        // Last, so that a refused address is only ever the reason when all else was granted.
+        if let Some(ip) = &rule.ip
+            && let Some(list) = request.client.refused_by(ip)
+        {
+            // The first rule refused by its lists is the one the refusal names.
+            if !matches!(closest, Denial::AddressRefused { .. }) {
+                closest = Denial::AddressRefused { rule: index, list };
+            }
+            continue;
+        }
         return Decision::Allowed {
             rule: index,
             plan: rule.plan,
@@ -141,7 +200,8 @@ pub fn evaluate(rules: &[Rule], request: &AccessRequest<'_>) -> Decision {
 }
 
 /// The rules that grant these groups something of this API: of this version when one is
-/// given, of any version otherwise. What a catalog lists, and under which plan.
+/// given, of any version otherwise, from whichever address. What a catalog lists, and under
+/// which plan.
 pub fn granting<'r>(
     rules: &'r [Rule],
     groups: &'r [GroupId],

@@ -1,4 +1,5 @@
 use super::*;
+use crate::edge::cidr::CidrSet;
 
 fn rule(
     groups: &[GroupId],
@@ -14,7 +15,39 @@ fn rule(
         methods: MethodSet::parse(methods.iter().copied()).unwrap(),
         operations: operations.map(|operations| operations.iter().map(|operation| Arc::from(*operation)).collect()),
         plan,
+        ip: None,
     }
+}
+
+/// A rule of policy `policy` for every version and method, with IP lists.
+fn restricted(policy: &str, groups: &[GroupId], allow: &[&str], deny: &[&str], plan: usize) -> Rule {
+    let list = |entries: &[&str]| {
+        let (set, problems) = CidrSet::parse(&entries.iter().map(|entry| entry.to_string()).collect::<Vec<_>>());
+        assert!(problems.is_empty(), "{problems:?}");
+        set
+    };
+    Rule {
+        policy: policy.into(),
+        ip: Some(Arc::new(IpLists {
+            allow: list(allow),
+            deny: list(deny),
+        })),
+        ..rule(groups, None, &[], None, plan)
+    }
+}
+
+fn from(groups: &[GroupId], client: ClientAddress) -> AccessRequest<'_> {
+    AccessRequest {
+        groups,
+        version: None,
+        method: MethodSet::bit("GET"),
+        operation: None,
+        client,
+    }
+}
+
+fn at(address: &str) -> ClientAddress {
+    ClientAddress::Address(address.parse().unwrap())
 }
 
 fn check(
@@ -30,6 +63,7 @@ fn check(
         version,
         method: MethodSet::bit(method),
         operation,
+        client: ClientAddress::Address("127.0.0.1".parse().unwrap()),
     };
     assert_eq!(
         evaluate(rules, &request),
@@ -148,4 +182,107 @@ fn granting_lists_the_rules_for_the_groups_and_version() {
     assert_eq!(plans(&[3], Some(1)), [1, 2]);
     assert_eq!(plans(&[3], Some(0)), [1]);
     assert_eq!(plans(&[4], None), Vec::<usize>::new());
+}
+
+#[test]
+fn a_rule_grants_only_to_addresses_its_policy_lists_take() {
+    let rules = [restricted(
+        "partners",
+        &[1],
+        &["10.0.0.0/8", "2001:db8::/32"],
+        &["10.9.0.0/16"],
+        3,
+    )];
+    let check = |client, expected| assert_eq!(evaluate(&rules, &from(&[1], client)), expected, "{client:?}");
+    let allowed = Decision::Allowed { rule: 0, plan: 3 };
+    let refused = |list| Decision::Denied(Denial::AddressRefused { rule: 0, list });
+    check(at("10.1.2.3"), allowed);
+    check(at("2001:db8::7"), allowed);
+    // A dual-stack listener's IPv4-mapped view of an IPv4 client is that client.
+    check(at("::ffff:10.1.2.3"), allowed);
+    check(at("203.0.113.9"), refused(IpList::Allow));
+    // The deny list wins inside the allow list.
+    check(at("10.9.1.1"), refused(IpList::Deny));
+    // An address that could not be worked out is refused; the hub's views ask for any address.
+    check(ClientAddress::Unknown, refused(IpList::Allow));
+    check(ClientAddress::Any, allowed);
+    // Other groups are not granted at all: the address is no part of their answer.
+    assert_eq!(
+        evaluate(&rules, &from(&[2], at("203.0.113.9"))),
+        Decision::Denied(Denial::NoGrant)
+    );
+    let deny_only = [restricted("no-lab", &[1], &[], &["192.0.2.0/24"], 0)];
+    assert_eq!(
+        evaluate(&deny_only, &from(&[1], at("192.0.2.1"))),
+        Decision::Denied(Denial::AddressRefused {
+            rule: 0,
+            list: IpList::Deny
+        })
+    );
+    assert_eq!(
+        evaluate(&deny_only, &from(&[1], at("198.51.100.1"))),
+        Decision::Allowed { rule: 0, plan: 0 }
+    );
+    assert_eq!(
+        evaluate(&deny_only, &from(&[1], ClientAddress::Unknown)),
+        Decision::Denied(Denial::AddressRefused {
+            rule: 0,
+            list: IpList::Deny
+        })
+    );
+}
+
+#[test]
+fn another_grant_still_allows_when_one_policy_refuses_the_address() {
+    let rules = [
+        restricted("office", &[1], &["10.0.0.0/8"], &[], 0),
+        rule(&[1], None, &["GET"], None, 5),
+    ];
+    assert_eq!(
+        evaluate(&rules, &from(&[1], at("10.0.0.1"))),
+        Decision::Allowed { rule: 0, plan: 0 }
+    );
+    // From elsewhere the unrestricted grant answers, under its own plan.
+    assert_eq!(
+        evaluate(&rules, &from(&[1], at("203.0.113.9"))),
+        Decision::Allowed { rule: 1, plan: 5 }
+    );
+}
+
+#[test]
+fn a_refused_address_is_the_closest_miss_and_names_the_first_policy_refusing_it() {
+    let rules = [
+        rule(&[1], Some(&[0]), &[], None, 0),
+        restricted("office", &[1], &["10.0.0.0/8"], &[], 1),
+        restricted("lab", &[1], &["192.168.0.0/16"], &[], 2),
+    ];
+    let request = AccessRequest {
+        version: Some(1),
+        ..from(&[1], at("203.0.113.9"))
+    };
+    assert_eq!(
+        evaluate(&rules, &request),
+        Decision::Denied(Denial::AddressRefused {
+            rule: 1,
+            list: IpList::Allow
+        })
+    );
+    assert_eq!(
+        Denial::AddressRefused {
+            rule: 1,
+            list: IpList::Allow
+        }
+        .refusal_rule(),
+        "policy_ip_denied"
+    );
+    assert_eq!(Denial::MethodNotGranted.refusal_rule(), "access_denied");
+    // A rule that fails on the method first is not refused by its address.
+    let narrow = [Rule {
+        methods: MethodSet::parse(["POST"]).unwrap(),
+        ..restricted("office", &[1], &["10.0.0.0/8"], &[], 0)
+    }];
+    assert_eq!(
+        evaluate(&narrow, &from(&[1], at("203.0.113.9"))),
+        Decision::Denied(Denial::MethodNotGranted)
+    );
 }

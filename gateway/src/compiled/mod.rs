@@ -13,6 +13,7 @@ pub use api::{CompiledApi, CompiledVersion, Operation, VersionChoice};
 pub use consumers::{Consumer, Consumers, CredentialEntry, KeyIdSpan};
 
 use crate::access::{GroupId, MethodSet, Rule};
+use crate::edge::cidr::IpLists;
 use crate::jwt::IssuerConfig;
 use crate::route::{RouteKey, RouteTable};
 use crate::snapshot::{PlanSpec, Snapshot};
@@ -78,6 +79,7 @@ impl CompiledSnapshot {
         let mut routes = RouteTable::default();
         let mut api_index: HashMap<&str, usize> = HashMap::new();
         let mut shadow_rules = Vec::new();
+        let mut ip_lists = RuleIpLists::default();
         for (index, spec) in snapshot.apis.iter().enumerate() {
             let field = format!("apis[{index}]");
             if api_index.insert(spec.name.as_str(), index).is_some() {
@@ -143,6 +145,7 @@ impl CompiledSnapshot {
                 methods,
                 operations,
                 plan,
+                ip: ip_lists.compile(&rule.ip_allow, &rule.ip_deny, &field, &mut problems),
             };
             // A shadowed rule is never enforced: it only feeds the shadow evaluation.
             if rule.shadow {
@@ -232,6 +235,37 @@ fn check_issuers(issuers: &[IssuerConfig], problems: &mut Problems) {
         for problem in issuer.problems() {
             problems.push(field.clone(), problem.problem.to_string());
         }
+    }
+}
+
+/// The access rules' IP lists, compiled once per distinct pair: a policy's grants all carry
+/// the same lists, and share them.
+#[derive(Default)]
+struct RuleIpLists<'s> {
+    compiled: HashMap<(&'s [String], &'s [String]), Arc<IpLists>>,
+}
+
+impl<'s> RuleIpLists<'s> {
+    /// `None` for a rule without lists; `field` is the rule's (`access_rules[3]`).
+    fn compile(
+        &mut self,
+        allow: &'s [String],
+        deny: &'s [String],
+        field: &str,
+        problems: &mut Problems,
+    ) -> Option<Arc<IpLists>> {
+        if allow.is_empty() && deny.is_empty() {
+            return None;
+        }
+        if let Some(lists) = self.compiled.get(&(allow, deny)) {
+            return Some(lists.clone());
+        }
+        let lists = Arc::new(IpLists {
+            allow: crate::edge::compile_cidrs(allow, &format!("{field}.ip_allow"), problems),
+            deny: crate::edge::compile_cidrs(deny, &format!("{field}.ip_deny"), problems),
+        });
+        self.compiled.insert((allow, deny), lists.clone());
+        Some(lists)
     }
 }
 

@@ -90,6 +90,7 @@ fn keys_and_rules_resolve_to_groups_and_plans() {
         version: Some(0),
         method: MethodSet::bit("GET"),
         operation: Some("mine"),
+        client: crate::access::ClientAddress::Any,
     };
     assert_eq!(
         evaluate(&snapshot.apis[0].rules, &request),
@@ -179,4 +180,30 @@ fn key_hash() -> [u8; 32] {
     )
     .unwrap();
     hash
+}
+
+#[test]
+fn access_rules_ip_lists_are_checked_by_entry_and_shared_by_equal_rules() {
+    let restricted = SNAPSHOT.replace(
+        r#""operations": ["mine"], "plan": "gold" }]"#,
+        r#""operations": ["mine"], "plan": "gold", "ip_allow": ["10.0.0.0/8"], "ip_deny": ["10.9.0.0/16"] },
+           { "policy": "staff-pets", "groups": ["staff"], "api": "pets", "versions": ["v2"], "plan": "gold", "ip_allow": ["10.0.0.0/8"], "ip_deny": ["10.9.0.0/16"] },
+           { "policy": "staff-hr", "groups": ["staff"], "api": "hr", "plan": "gold" }]"#,
+    );
+    let snapshot = CompiledSnapshot::compile(&Snapshot::parse(restricted.as_bytes()).unwrap(), None).unwrap();
+    let rules = &snapshot.apis[0].rules;
+    let (first, second) = (rules[0].ip.as_ref().unwrap(), rules[1].ip.as_ref().unwrap());
+    assert!(Arc::ptr_eq(first, second), "one policy's lists are compiled once");
+    assert_eq!(first.describe(crate::edge::cidr::IpList::Deny), "10.9.0.0/16");
+    assert!(snapshot.apis[1].rules[0].ip.is_none(), "a rule without lists has none");
+
+    let broken = restricted.replacen(
+        r#""ip_allow": ["10.0.0.0/8"]"#,
+        r#""ip_allow": ["10.0.0.0/8", "10.0.0.1/8"]"#,
+        1,
+    );
+    assert_eq!(
+        errors(&broken),
+        ["access_rules[0].ip_allow[1]: `10.0.0.1/8` has host bits set; write the network address"]
+    );
 }

@@ -1,7 +1,9 @@
-//! CIDR lists (IPv4 and IPv6) and which address a request comes from. Parsed once when the
-//! snapshot loads; a lookup is a mask and a compare per entry.
+//! CIDR lists (IPv4 and IPv6), the allow-and-deny rule over them that an API's edge and an
+//! access policy share ([`IpLists`]), and which address a request comes from. Parsed once when
+//! the snapshot loads; a lookup is a mask and a compare per entry.
 
-use std::net::{IpAddr, SocketAddr};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use http::HeaderMap;
 use http::header::HeaderName;
@@ -62,6 +64,32 @@ impl Cidr {
             IpAddr::V6(v6) => !self.v4 && u128::from(v6) & self.mask == self.network,
         }
     }
+
+    /// Whether every address of `other` is in this network (for the hub's lint).
+    pub fn covers(&self, other: &Cidr) -> bool {
+        self.v4 == other.v4 && self.mask & other.mask == self.mask && other.network & self.mask == self.network
+    }
+
+    /// How many leading bits count.
+    fn prefix_len(&self) -> u32 {
+        self.mask.count_ones()
+    }
+}
+
+/// As written in a snapshot: `10.0.0.0/8`, or a bare address for one host.
+impl fmt::Display for Cidr {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (address, width) = if self.v4 {
+            // The network of an IPv4 CIDR holds 32 bits.
+            (IpAddr::V4(Ipv4Addr::from(self.network as u32)), 32)
+        } else {
+            (IpAddr::V6(Ipv6Addr::from(self.network)), 128)
+        };
+        match self.prefix_len() {
+            bits if bits == width => write!(formatter, "{address}"),
+            bits => write!(formatter, "{address}/{bits}"),
+        }
+    }
 }
 
 /// A list of networks.
@@ -88,6 +116,87 @@ impl CidrSet {
 
     pub fn contains(&self, address: IpAddr) -> bool {
         self.0.iter().any(|cidr| cidr.contains(address))
+    }
+
+    /// The first network holding the address, to name it in a refusal.
+    pub fn containing(&self, address: IpAddr) -> Option<&Cidr> {
+        self.0.iter().find(|cidr| cidr.contains(address))
+    }
+
+    pub fn networks(&self) -> &[Cidr] {
+        &self.0
+    }
+}
+
+/// Which of the two lists refused an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IpList {
+    Allow,
+    Deny,
+}
+
+impl IpList {
+    /// The list's field name: `ip_allow` or `ip_deny`.
+    pub fn field(self) -> &'static str {
+        match self {
+            IpList::Allow => "ip_allow",
+            IpList::Deny => "ip_deny",
+        }
+    }
+}
+
+/// An allow list and a deny list: the one IP rule, for an API's edge and for an access policy.
+#[derive(Debug, Clone, Default)]
+pub struct IpLists {
+    /// Empty allows every address.
+    pub allow: CidrSet,
+    /// Refused even inside `allow`.
+    pub deny: CidrSet,
+}
+
+impl IpLists {
+    /// `None` when the lists take the address, else the list that refuses it: `ip_deny` wins
+    /// over `ip_allow`. An unknown address (an unreadable forwarded hop) is refused, by the allow
+    /// list when there is one.
+    pub fn refusing(&self, client: Option<IpAddr>) -> Option<IpList> {
+        let Some(address) = client else {
+            return Some(if self.allow.is_empty() {
+                IpList::Deny
+            } else {
+                IpList::Allow
+            });
+        };
+        if self.deny.contains(address) {
+            return Some(IpList::Deny);
+        }
+        if !self.allow.is_empty() && !self.allow.contains(address) {
+            return Some(IpList::Allow);
+        }
+        None
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.allow.is_empty() && self.deny.is_empty()
+    }
+
+    /// The networks of one list in words, for refusals and the hub's views: `10.0.0.0/8,
+    /// 192.168.0.0/16`, the first few and a count when it is long.
+    pub fn describe(&self, list: IpList) -> String {
+        const SHOWN: usize = 4;
+        let networks = match list {
+            IpList::Allow => self.allow.networks(),
+            IpList::Deny => self.deny.networks(),
+        };
+        let mut text = networks
+            .iter()
+            .take(SHOWN)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if networks.len() > SHOWN {
+            text.push_str(&format!(" and {} more", networks.len() - SHOWN));
+        }
+        text
     }
 }
 

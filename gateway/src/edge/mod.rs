@@ -22,7 +22,7 @@ use crate::pipeline::RequestContext;
 use crate::refusal::{Refusal, ResponseBody};
 use crate::runtime::Loaded;
 use crate::snapshot::EdgeSpec;
-use cidr::CidrSet;
+use cidr::{CidrSet, IpLists};
 use cors::{Check, Cors};
 use headers::HeaderRules;
 use rewrite::PathRewrite;
@@ -37,19 +37,14 @@ pub const MAX_CIDRS: usize = 1_000;
 pub struct CompiledEdge {
     pub cors: Option<Cors>,
     /// `None` when the API lists neither allowed nor denied addresses.
-    pub ip: Option<IpRules>,
+    pub ip: Option<IpLists>,
+    /// Proxies whose `X-Forwarded-For` is believed; the client address they give is also what
+    /// the access policies' IP lists are checked against.
+    pub trusted_proxies: CidrSet,
     pub max_body_bytes: Option<u64>,
     pub request_headers: Option<HeaderRules>,
     pub response_headers: Option<HeaderRules>,
     pub path_rewrite: Option<PathRewrite>,
-}
-
-/// Which client addresses an API (or an access policy) takes.
-#[derive(Debug)]
-pub struct IpRules {
-    pub allow: CidrSet,
-    pub deny: CidrSet,
-    pub trusted_proxies: CidrSet,
 }
 
 /// What [`admit`] learnt, for the steps after it.
@@ -61,7 +56,9 @@ pub struct EdgeContext {
     pub preflight: bool,
     /// The connection's peer address.
     pub peer: Option<IpAddr>,
-    /// The client's address as the IP rules saw it.
+    /// The client's address, for every IP rule (the API's and its access policies'): the peer's,
+    /// or behind the API's trusted proxies the forwarded one; `None` when a forwarded hop that
+    /// would decide cannot be read, which every IP rule refuses.
     pub client: Option<IpAddr>,
 }
 
@@ -69,6 +66,7 @@ impl EdgeContext {
     pub fn new(peer: IpAddr) -> EdgeContext {
         EdgeContext {
             peer: Some(peer),
+            client: Some(peer.to_canonical()),
             ..EdgeContext::default()
         }
     }
@@ -82,27 +80,10 @@ impl CompiledEdge {
             .cors
             .as_ref()
             .map(|cors| Cors::compile(cors, &format!("{field}.cors"), problems));
-        let list = |entries: &[String], name: &str, problems: &mut Problems| {
-            if entries.len() > MAX_CIDRS {
-                problems.push(
-                    format!("{field}.{name}"),
-                    format!("must list at most {MAX_CIDRS} networks"),
-                );
-            }
-            let (set, errors) = CidrSet::parse(entries);
-            for (index, error) in errors {
-                problems.push(format!("{field}.{name}[{index}]"), error);
-            }
-            set
-        };
-        let allow = list(&spec.ip_allow, "ip_allow", problems);
-        let deny = list(&spec.ip_deny, "ip_deny", problems);
-        let trusted_proxies = list(&spec.trusted_proxies, "trusted_proxies", problems);
-        let ip = (!allow.is_empty() || !deny.is_empty()).then_some(IpRules {
-            allow,
-            deny,
-            trusted_proxies,
-        });
+        let allow = compile_cidrs(&spec.ip_allow, &format!("{field}.ip_allow"), problems);
+        let deny = compile_cidrs(&spec.ip_deny, &format!("{field}.ip_deny"), problems);
+        let trusted_proxies = compile_cidrs(&spec.trusted_proxies, &format!("{field}.trusted_proxies"), problems);
+        let ip = (!allow.is_empty() || !deny.is_empty()).then_some(IpLists { allow, deny });
         if let Some(limit) = spec.max_body_bytes
             && limit > MAX_BODY_LIMIT
         {
@@ -122,12 +103,26 @@ impl CompiledEdge {
         Some(Box::new(CompiledEdge {
             cors,
             ip,
+            trusted_proxies,
             max_body_bytes: spec.max_body_bytes,
             request_headers,
             response_headers,
             path_rewrite,
         }))
     }
+}
+
+/// A list of CIDRs from a snapshot, its problems named `field[index]`: an API's lists, and an
+/// access rule's.
+pub(crate) fn compile_cidrs(entries: &[String], field: &str, problems: &mut Problems) -> CidrSet {
+    if entries.len() > MAX_CIDRS {
+        problems.push(field, format!("must list at most {MAX_CIDRS} networks"));
+    }
+    let (set, errors) = CidrSet::parse(entries);
+    for (index, error) in errors {
+        problems.push(format!("{field}[{index}]"), error);
+    }
+    set
 }
 
 /// Checks edge rules without a snapshot, for the hub: every problem, with its field under `edge`.
@@ -137,33 +132,12 @@ pub fn check(spec: &EdgeSpec) -> Vec<CompileError> {
     problems.0
 }
 
-/// Checks a list of CIDRs, for the hub's access policies.
+/// Checks a list of CIDRs, for the hub's access policies: each problem with the entry's index.
 pub fn check_cidrs(entries: &[String]) -> Vec<(usize, String)> {
     CidrSet::parse(entries).1
 }
 
-impl IpRules {
-    /// Allowed when the address is in no denied network and, if there is an allow list, in an
-    /// allowed one. An unknown address (an unreadable forwarded hop) is refused.
-    pub fn check(&self, client: Option<IpAddr>, whose: &str) -> Result<(), Refusal> {
-        let denied = |list: &str| Refusal::IpDenied {
-            address: client.map_or_else(|| "unknown".to_owned(), |address| address.to_string()),
-            list: format!("{list} list of {whose}"),
-        };
-        let Some(address) = client else {
-            return Err(denied(if self.allow.is_empty() { "ip_deny" } else { "ip_allow" }));
-        };
-        if self.deny.contains(address) {
-            return Err(denied("ip_deny"));
-        }
-        if !self.allow.is_empty() && !self.allow.contains(address) {
-            return Err(denied("ip_allow"));
-        }
-        Ok(())
-    }
-}
-
-/// The edge step, right after routing: IP lists, then CORS (answering a preflight), then a
+/// The edge step, right after routing: the client address, IP lists, then CORS (answering a preflight), then a
 /// declared body size over the limit.
 pub fn admit<B>(
     edge: &CompiledEdge,
@@ -171,12 +145,19 @@ pub fn admit<B>(
     request: &Request<B>,
     context: &mut EdgeContext,
 ) -> Result<(), Refusal> {
-    if let Some(ip) = &edge.ip {
-        let client = context
+    // Behind trusted proxies the client is a forwarded hop; without them it stays the peer.
+    if !edge.trusted_proxies.is_empty() {
+        context.client = context
             .peer
-            .and_then(|peer| cidr::client_address(peer, request.headers(), &ip.trusted_proxies));
-        context.client = client;
-        ip.check(client, &format!("API `{}`", api.name))?;
+            .and_then(|peer| cidr::client_address(peer, request.headers(), &edge.trusted_proxies));
+    }
+    if let Some(list) = edge.ip.as_ref().and_then(|ip| ip.refusing(context.client)) {
+        return Err(Refusal::IpDenied {
+            address: context
+                .client
+                .map_or_else(|| "unknown".to_owned(), |address| address.to_string()),
+            list: format!("{} list of API `{}`", list.field(), api.name),
+        });
     }
     if let Some(cors) = &edge.cors {
         match cors.check(request) {

@@ -110,3 +110,49 @@ fn rewrites_build_the_upstream_path() {
     assert!(PathRewrite::compile(&prefix("old", "/x/../y"), "f", &mut problems).is_none());
     assert_eq!(problems.0.len(), 3);
 }
+
+#[test]
+fn cidrs_print_as_written_and_know_which_networks_they_cover() {
+    for text in [
+        "10.0.0.0/8",
+        "192.0.2.7",
+        "0.0.0.0/0",
+        "2001:db8::/32",
+        "2001:db8::1",
+        "::/0",
+    ] {
+        assert_eq!(Cidr::parse(text).unwrap().to_string(), text);
+    }
+    let covers = |outer: &str, inner: &str| Cidr::parse(outer).unwrap().covers(&Cidr::parse(inner).unwrap());
+    assert!(covers("10.0.0.0/8", "10.9.0.0/16"));
+    assert!(covers("10.0.0.0/8", "10.0.0.0/8"));
+    assert!(covers("0.0.0.0/0", "192.0.2.7"));
+    assert!(!covers("10.9.0.0/16", "10.0.0.0/8"));
+    assert!(!covers("10.0.0.0/8", "11.0.0.0/8"));
+    assert!(!covers("::/0", "10.0.0.0/8"), "IPv6 networks never cover IPv4 ones");
+}
+
+#[test]
+fn ip_lists_say_which_list_refuses() {
+    use super::cidr::{IpList, IpLists};
+    let set = |entries: &[&str]| CidrSet::parse(&entries.iter().map(|entry| entry.to_string()).collect::<Vec<_>>()).0;
+    let lists = IpLists {
+        allow: set(&[
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "10.2.0.0/16",
+            "10.3.0.0/16",
+            "10.4.0.0/16",
+            "10.5.0.0/16",
+        ]),
+        deny: set(&["10.9.0.0/16"]),
+    };
+    assert_eq!(lists.refusing(Some(ip("10.1.1.1"))), None);
+    assert_eq!(lists.refusing(Some(ip("10.9.1.1"))), Some(IpList::Deny));
+    assert_eq!(lists.refusing(Some(ip("11.0.0.1"))), Some(IpList::Allow));
+    assert_eq!(lists.refusing(None), Some(IpList::Allow));
+    assert_eq!(
+        lists.describe(IpList::Allow),
+        "10.0.0.0/8, 10.1.0.0/16, 10.2.0.0/16, 10.3.0.0/16 and 2 more"
+    );
+}

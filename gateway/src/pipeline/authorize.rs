@@ -1,13 +1,15 @@
 //! Step 3, authorize: the caller's groups must hold an access rule for this API (and version)
-//! that allows this method (and operation, where rules name operations). The rule itself is
+//! that allows this method (and operation, where rules name operations), and whose access
+//! policy's IP lists take the client address the edge step worked out. The rule itself is
 //! `access::evaluate`; this step gathers its inputs and words the refusal.
 
 use http::Request;
 use hyper::body::Incoming;
 
 use super::{Caller, Routed};
-use crate::access::{AccessRequest, Decision, Denial, MethodSet, evaluate};
+use crate::access::{AccessRequest, ClientAddress, Decision, Denial, MethodSet, Rule, evaluate};
 use crate::compiled::{CompiledApi, CompiledSnapshot, CompiledVersion};
+use crate::edge::cidr::IpList;
 use crate::refusal::Refusal;
 use crate::shadow::{RuleKind, ShadowRefusal};
 
@@ -20,13 +22,14 @@ pub(super) struct Grant {
 }
 
 /// Returns the index of the operation the request matched, for the metrics whatever the
-/// decision, and the grant or the refusal.
+/// decision, and the grant or the refusal. `client` is `EdgeContext::client`.
 pub(super) fn authorize(
     snapshot: &CompiledSnapshot,
     api: &CompiledApi,
     routed: &Routed,
     caller: &Caller,
     request: &Request<Incoming>,
+    client: ClientAddress,
 ) -> (Option<usize>, Result<Grant, Refusal>) {
     let method = MethodSet::bit(request.method().as_str());
     let version = routed.version.map(|index| &api.versions[index]);
@@ -44,15 +47,18 @@ pub(super) fn authorize(
         version: routed.version,
         method,
         operation,
+        client,
     };
     let mut decision = decide(snapshot, api, version, caller, request, &access);
     // Shadow: a shadowed policy that would refuse what the enforced rules allow is recorded.
     if let (Ok(grant), Some(shadow)) = (&mut decision, &snapshot.shadow) {
-        grant.shadow_policy = shadow.would_refuse(routed.api, &access).map(|policy| ShadowRefusal {
-            kind: RuleKind::Policy,
-            rule: policy.clone(),
-            reason: "access_denied",
-        });
+        grant.shadow_policy = shadow
+            .would_refuse(routed.api, &access)
+            .map(|(policy, reason)| ShadowRefusal {
+                kind: RuleKind::Policy,
+                rule: policy.clone(),
+                reason,
+            });
     }
     (matched, decision)
 }
@@ -96,8 +102,42 @@ fn decide(
                     Some(operation) => format!("{who} may not call operation `{operation}` on {target}"),
                     None => format!("{who} may only call named operations on {target}, and this request matches none"),
                 },
+                Denial::AddressRefused { rule, list } => {
+                    return Err(Refusal::PolicyIpDenied {
+                        detail: address_refused(&api.rules[rule], &api.name, list, access.client),
+                    });
+                }
             };
             Err(Refusal::AccessDenied { detail })
         }
     }
+}
+
+/// `policy `partners` allows API `pets` only from 10.0.0.0/8 (its ip_allow list); 203.0.113.9 is
+/// outside it`: the policy, the API, the list and the address.
+fn address_refused(rule: &Rule, api: &str, list: IpList, client: ClientAddress) -> String {
+    let policy = &rule.policy;
+    let Some(ip) = rule.ip.as_deref() else {
+        return format!("policy `{policy}` does not allow API `{api}` from this address");
+    };
+    let networks = ip.describe(list);
+    let allows = match list {
+        IpList::Allow => format!("only from {networks} (its ip_allow list)"),
+        IpList::Deny => format!("except from {networks} (its ip_deny list)"),
+    };
+    let address = match client {
+        ClientAddress::Address(address) => address,
+        ClientAddress::Unknown | ClientAddress::Any => {
+            return format!(
+                "policy `{policy}` allows API `{api}` {allows}; the client address is unknown (an X-Forwarded-For hop could not be read)"
+            );
+        }
+    };
+    // The deny list's network that holds the address: a long list is shown only in part.
+    let verdict = match (list, ip.deny.containing(address)) {
+        (IpList::Deny, Some(network)) => format!("{address} is in {network}"),
+        (IpList::Deny, None) => format!("{address} is inside it"),
+        (IpList::Allow, _) => format!("{address} is outside it"),
+    };
+    format!("policy `{policy}` allows API `{api}` {allows}; {verdict}")
 }

@@ -163,8 +163,10 @@ async fn steps(
     let caller = authenticate::authenticate(loaded, api, request, peer).await?;
     // Kept before authorizing, so that a 403 is told (metrics, access log, usage) with its caller.
     let caller = context.caller.insert(caller);
-    // Authorize: the caller's groups must hold a rule for this API, version, method and operation.
-    let (operation, grant) = authorize::authorize(&loaded.compiled, api, &routed, caller, request);
+    // Authorize: the caller's groups must hold a rule for this API, version, method and
+    // operation, whose policy's IP lists take the client address.
+    let client = crate::access::ClientAddress::from_edge(context.edge.client);
+    let (operation, grant) = authorize::authorize(&loaded.compiled, api, &routed, caller, request, client);
     // Rate-limit: the plan of the rule that granted access, per consumer or application.
     let limited = match grant {
         Ok(grant) => {

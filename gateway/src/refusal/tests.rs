@@ -61,6 +61,11 @@ fn each_refusal_has_its_status_and_rule() {
         "access_denied",
     );
     check(
+        Refusal::PolicyIpDenied { detail: "no".into() },
+        StatusCode::FORBIDDEN,
+        "policy_ip_denied",
+    );
+    check(
         Refusal::RateLimited {
             plan: "p".into(),
             headers: HeaderMap::new(),

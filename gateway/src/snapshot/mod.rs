@@ -469,6 +469,13 @@ pub struct AccessRuleSpec {
     /// out of the snapshot then; in shadow mode the gateway leaves them out of the shadow evaluation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replaces: Vec<String>,
+    /// CIDRs (IPv4 or IPv6) the client address must be in for this rule to grant anything; empty
+    /// allows every address. Left out when empty, so snapshots without it keep their content hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_allow: Vec<String>,
+    /// CIDRs for which this rule grants nothing, even inside `ip_allow`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_deny: Vec<String>,
 }
 
 /// serde borrows a `Cow<str>` field from the document only when it is one directly; inside an

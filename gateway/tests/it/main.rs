@@ -11,6 +11,7 @@ mod jwt;
 mod lifecycle;
 mod metrics_parity;
 mod otel;
+mod policy_ip;
 mod proxying;
 mod snapshots;
 mod tls;

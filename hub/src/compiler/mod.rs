@@ -321,6 +321,8 @@ fn access_rules(
                 } else {
                     Vec::new()
                 },
+                ip_allow: policy.ip_allow.clone(),
+                ip_deny: policy.ip_deny.clone(),
             });
         }
     }

@@ -92,6 +92,8 @@ fn state() -> HubState {
             plan: "gold".into(),
             mode: Default::default(),
             replaces: Vec::new(),
+            ip_allow: Vec::new(),
+            ip_deny: Vec::new(),
         }],
         users: vec![user("alice", false), user("bob", true)],
         applications: vec![

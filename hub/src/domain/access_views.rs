@@ -1,9 +1,12 @@
 //! "Who can call what": the dashboard's two views of access, by API and by user, asked of the
 //! gateway's own rule (`gateway::access::evaluate`) over the latest published revision compiled
 //! by the gateway's own compiler, so they cannot disagree with what the gateway enforces.
+//! Access is asked for an address every IP list takes; where the grant that answers is narrowed
+//! by its policy's IP lists, the answer says so, and what the rule gives everywhere else.
 
-use gateway::access::{self, AccessRequest, Decision, Denial, METHODS, MethodSet};
+use gateway::access::{self, AccessRequest, ClientAddress, Decision, Denial, METHODS, MethodSet, Rule};
 use gateway::compiled::{CompiledApi, CompiledSnapshot};
+use gateway::edge::cidr::{IpList, IpLists};
 use gateway::snapshot::{Snapshot, VersionStatus};
 
 fn status_word(status: VersionStatus) -> &'static str {
@@ -50,6 +53,9 @@ pub struct MethodAccess {
     pub plan: Option<String>,
     /// Why not, when refused.
     pub denial: Option<&'static str>,
+    /// When allowed only from some addresses: from which, by which policy, and what every other
+    /// address gets (`only from 10.0.0.0/8 (policy `partners`); elsewhere refused`).
+    pub restriction: Option<String>,
 }
 
 /// One operation's answer, for versions whose rules name operations.
@@ -59,6 +65,8 @@ pub struct OperationAccess {
     pub method: String,
     pub path: String,
     pub plan: Option<String>,
+    /// As [`MethodAccess::restriction`].
+    pub restriction: Option<String>,
 }
 
 /// One version's answers (`version` is `None` for an API without versions).
@@ -76,6 +84,24 @@ impl VersionAccess {
     /// Whether any method or operation is allowed.
     pub fn any_allowed(&self) -> bool {
         self.methods.iter().any(|method| method.plan.is_some()) || self.operations.iter().any(|op| op.plan.is_some())
+    }
+
+    /// Each distinct restriction of the methods, with the methods it narrows (`GET, HEAD`).
+    pub fn restrictions(&self) -> Vec<(String, &str)> {
+        let mut found: Vec<(String, &str)> = Vec::new();
+        for method in &self.methods {
+            let Some(restriction) = &method.restriction else {
+                continue;
+            };
+            match found.iter_mut().find(|(_, text)| *text == restriction.as_str()) {
+                Some((methods, _)) => {
+                    methods.push_str(", ");
+                    methods.push_str(method.method);
+                }
+                None => found.push((method.method.to_owned(), restriction)),
+            }
+        }
+        found
     }
 }
 
@@ -99,7 +125,35 @@ pub fn denial_text(denial: Denial) -> &'static str {
         Denial::VersionNotGranted => "not this version",
         Denial::MethodNotGranted => "not this method",
         Denial::OperationNotGranted => "only some operations",
+        Denial::AddressRefused { .. } => "not from this address",
     }
+}
+
+/// `only from 10.0.0.0/8 (policy `partners`); elsewhere refused`: where an allowing rule's IP
+/// lists narrow it, and what any other address gets (`elsewhere`, evaluated for an address no
+/// list takes). `None` for a rule without lists.
+fn restriction(rule: &Rule, elsewhere: Decision, plan_name: impl Fn(usize) -> Option<String>) -> Option<String> {
+    let ip = rule.ip.as_deref()?;
+    let elsewhere = match elsewhere {
+        Decision::Allowed { plan, .. } => match plan_name(plan) {
+            Some(plan) => format!("elsewhere plan `{plan}`"),
+            None => "elsewhere allowed".to_owned(),
+        },
+        Decision::Denied(_) => "elsewhere refused".to_owned(),
+    };
+    Some(format!("{} (policy `{}`); {elsewhere}", ip_text(ip), rule.policy))
+}
+
+/// `only from 10.0.0.0/8, not from 10.9.0.0/16`: an access policy's IP lists in words.
+pub fn ip_text(ip: &IpLists) -> String {
+    let mut parts = Vec::new();
+    if !ip.allow.is_empty() {
+        parts.push(format!("only from {}", ip.describe(IpList::Allow)));
+    }
+    if !ip.deny.is_empty() {
+        parts.push(format!("not from {}", ip.describe(IpList::Deny)));
+    }
+    parts.join(", ")
 }
 
 /// What these groups may call of one API, version by version and method by method.
@@ -127,7 +181,7 @@ pub fn access_in(
     let versions = choices
         .into_iter()
         .map(|version| {
-            let ask = |method: &str, operation: Option<&str>| {
+            let ask_from = |client, method: &str, operation: Option<&str>| {
                 access::evaluate(
                     &compiled.rules,
                     &AccessRequest {
@@ -135,21 +189,37 @@ pub fn access_in(
                         version,
                         method: MethodSet::bit(method),
                         operation,
+                        client,
                     },
                 )
+            };
+            // Allowed from some address, and the restriction when the allowing rule has one.
+            let ask = |method: &str, operation: Option<&str>| {
+                let decision = ask_from(ClientAddress::Any, method, operation);
+                let restriction = match decision {
+                    Decision::Allowed { rule, .. } => restriction(
+                        &compiled.rules[rule],
+                        ask_from(ClientAddress::Unknown, method, operation),
+                        plan_name,
+                    ),
+                    Decision::Denied(_) => None,
+                };
+                (decision, restriction)
             };
             let methods = METHODS
                 .iter()
                 .map(|method| match ask(method, None) {
-                    Decision::Allowed { plan, .. } => MethodAccess {
+                    (Decision::Allowed { plan, .. }, restriction) => MethodAccess {
                         method,
                         plan: plan_name(plan),
                         denial: None,
+                        restriction,
                     },
-                    Decision::Denied(denial) => MethodAccess {
+                    (Decision::Denied(denial), _) => MethodAccess {
                         method,
                         plan: None,
                         denial: Some(denial_text(denial)),
+                        restriction: None,
                     },
                 })
                 .collect();
@@ -159,14 +229,18 @@ pub fn access_in(
                 (true, Some(index), Some(spec)) => spec.versions[index]
                     .operations
                     .iter()
-                    .map(|operation| OperationAccess {
-                        id: operation.id.clone(),
-                        method: operation.method.clone(),
-                        path: operation.path.clone(),
-                        plan: match ask(&operation.method, Some(&operation.id)) {
-                            Decision::Allowed { plan, .. } => plan_name(plan),
-                            Decision::Denied(_) => None,
-                        },
+                    .map(|operation| {
+                        let (decision, restriction) = ask(&operation.method, Some(&operation.id));
+                        OperationAccess {
+                            id: operation.id.clone(),
+                            method: operation.method.clone(),
+                            path: operation.path.clone(),
+                            plan: match decision {
+                                Decision::Allowed { plan, .. } => plan_name(plan),
+                                Decision::Denied(_) => None,
+                            },
+                            restriction,
+                        }
                     })
                     .collect(),
                 _ => Vec::new(),

@@ -281,6 +281,18 @@ impl Holders {
         self.users_in(None, test)
     }
 
+    /// The users in any of `groups`; `None` when users are not known.
+    pub fn members(&self, groups: &[String]) -> Option<Vec<String>> {
+        let users = self.users.as_ref()?;
+        Some(
+            users
+                .iter()
+                .filter(|(_, (theirs, _))| groups.iter().any(|group| theirs.contains(group)))
+                .map(|(name, _)| name.clone())
+                .collect(),
+        )
+    }
+
     /// As [`Holders::users_where`], among the members of `group` only.
     fn users_in(&self, group: Option<&str>, test: impl Fn(&Holder) -> bool) -> Option<Vec<String>> {
         let users = self.users.as_ref()?;

@@ -8,6 +8,7 @@
 //! disagree with what the gateways will enforce.
 //!
 //! - [`access`]: who gains or loses what, and who moves to another plan.
+//! - [`addresses`]: grants whose access policy's IP lists change, and whom that narrows.
 //! - [`lifecycle`]: APIs and versions added, deprecated, retired or removed; routes changed.
 //! - [`plans`]: rate limits and quotas changed, and whom they govern.
 //! - [`render`]: the report as text, JSON and Markdown for a pull-request comment.
@@ -15,6 +16,7 @@
 //! - [`from_store`]: who a hub knows, and the impact of publishing now, read from its store.
 
 mod access;
+mod addresses;
 pub mod from_store;
 mod lifecycle;
 pub mod manifests;
@@ -199,6 +201,8 @@ pub enum ItemKind {
     UpstreamChanged,
     /// A shadowed access policy or plan becomes enforced.
     ShadowEnforced,
+    /// An access policy's grant of an API applies from other addresses (`ip_allow`, `ip_deny`).
+    IpListsChanged,
 }
 
 /// One consequence of the change, with exactly whom it affects.
@@ -254,6 +258,7 @@ pub fn impact(before: &Snapshot, after: &Snapshot, people: &People) -> Result<Re
     items.extend(lifecycle::items(&before, &after, &holders, people));
     items.extend(plans::items(&before, &after, &holders));
     items.extend(access::items(&before, &after, &holders));
+    items.extend(addresses::items(&before, &after, &holders));
     items.extend(shadow::items(&before, &after, people));
     items.sort_by(|left, right| {
         (left.severity, &left.apis, &left.message).cmp(&(right.severity, &right.apis, &right.message))

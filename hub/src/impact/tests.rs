@@ -263,3 +263,54 @@ fn markdown_starts_with_its_marker_and_escapes_cells() {
         "{markdown}"
     );
 }
+
+#[test]
+fn a_grant_narrowed_to_some_addresses_is_told_with_whom_it_narrows() {
+    let apis = json!([api("employees", json!([version("v2", "published")]))]);
+    let plans = json!([plan("gold", 10, 60)]);
+    let with_lists = |allow: &[&str], deny: &[&str]| {
+        let mut rule = rule("partners", &["partners"], "employees", &[], "gold");
+        rule["ip_allow"] = json!(allow);
+        rule["ip_deny"] = json!(deny);
+        snapshot(apis.clone(), plans.clone(), json!([rule]))
+    };
+    let open = with_lists(&[], &[]);
+    let office = with_lists(&["10.0.0.0/8"], &[]);
+    let who = people(&[("pat", &["partners"]), ("sam", &["support"])]);
+    check(
+        &open,
+        &office,
+        &who,
+        Verdict::NarrowsAccess,
+        &[
+            "narrowing access policy `partners` now grants API `employees` only from 10.0.0.0/8 (was: from any address) — affects group `partners`; 1 user",
+        ],
+    );
+    check(
+        &office,
+        &with_lists(&["10.0.0.0/8", "192.168.0.0/16"], &[]),
+        &who,
+        Verdict::WidensAccess,
+        &[
+            "widening access policy `partners` now grants API `employees` only from 10.0.0.0/8, 192.168.0.0/16 (was: only from 10.0.0.0/8) — affects group `partners`; 1 user",
+        ],
+    );
+    check(
+        &office,
+        &with_lists(&["10.0.0.0/8"], &["10.9.0.0/16"]),
+        &People::default(),
+        Verdict::NarrowsAccess,
+        &[
+            "narrowing access policy `partners` now grants API `employees` only from 10.0.0.0/8, not from 10.9.0.0/16 (was: only from 10.0.0.0/8) — affects group `partners`",
+        ],
+    );
+    // The same networks in another order change nothing.
+    let reordered = with_lists(&["192.168.0.0/16", "10.0.0.0/8"], &[]);
+    check(
+        &with_lists(&["10.0.0.0/8", "192.168.0.0/16"], &[]),
+        &reordered,
+        &who,
+        Verdict::Safe,
+        &[],
+    );
+}

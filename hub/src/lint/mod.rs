@@ -4,11 +4,12 @@
 //! Reading (`manifest::load`) and building (`manifest::state`) report YAML, schema and model
 //! problems; this module turns those into findings and adds the checks that need the whole set:
 //! references between documents (`references`), routes as the gateway matches them (`routes`),
-//! versions and their OpenAPI documents (`versions`), plans (`plans`) and secrets written in
-//! plain text (`secrets`).
+//! versions and their OpenAPI documents (`versions`), plans (`plans`), IP allow and deny lists
+//! (`addresses`) and secrets written in plain text (`secrets`).
 //! [`output`] renders findings as text, JSON or SARIF. docs/MANIFESTS.md ("Linting") lists the
 //! rules with examples; [`RULES`] is the same list for tools.
 
+mod addresses;
 mod index;
 pub mod output;
 mod plans;
@@ -179,6 +180,18 @@ pub const RULES: &[Rule] = &[
         hint: "raise the quota to at least the rate limit's requests, or lower the rate limit",
     },
     Rule {
+        id: "ip-allow-all-denied",
+        severity: Severity::Error,
+        summary: "An access policy's or an API's ip_allow list whose every network is inside an ip_deny network, so no address is ever allowed.",
+        hint: "remove the deny entries that cover the allow list, or widen the allow list; ip_deny wins over ip_allow",
+    },
+    Rule {
+        id: "ip-deny-outside-allow",
+        severity: Severity::Warning,
+        summary: "An ip_deny entry that overlaps no ip_allow network, so it refuses nothing the allow list would admit.",
+        hint: "remove the entry, or add the network it was meant to carve out of to ip_allow",
+    },
+    Rule {
         id: "plain-secret",
         severity: Severity::Error,
         summary: "A secret written in plain text: a Gatehouse API key, admin token, gateway token or password link, a password in a URL, or a literal value of a field named like a password, secret, token or API key.",
@@ -207,6 +220,7 @@ pub fn lint(set: &ManifestSet, problems_from_loading: Vec<Problem>) -> Vec<Findi
     routes::check(&index, &mut findings);
     versions::check(&index, &mut findings);
     plans::check(&index, &mut findings);
+    addresses::check(&index, &mut findings);
     let secrets = secrets::check(set, &mut findings);
     // A reader's message may quote a value (serde's "invalid type: string …").
     for finding in findings.iter_mut().filter(|finding| finding.rule != "plain-secret") {

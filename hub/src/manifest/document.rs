@@ -159,6 +159,13 @@ pub struct AccessPolicySpec {
     /// Access policies this one replaces (their grants leave the snapshot once it is enforced).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replaces: Vec<String>,
+    /// CIDRs (IPv4 or IPv6) a caller's address must be in for the grants to apply; empty allows
+    /// every address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_allow: Vec<String>,
+    /// CIDRs the grants never apply to, even inside `ip_allow`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_deny: Vec<String>,
 }
 
 /// `kind: Portal`: the settings of the portal process started with this `name`.

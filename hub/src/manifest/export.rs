@@ -140,6 +140,8 @@ pub fn export(objects: &Objects<'_>) -> Vec<SourceFile> {
                         plan: policy.plan.clone(),
                         mode: policy.mode,
                         replaces: policy.replaces.clone(),
+                        ip_allow: policy.ip_allow.clone(),
+                        ip_deny: policy.ip_deny.clone(),
                     },
                 )
             })

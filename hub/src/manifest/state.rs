@@ -126,6 +126,8 @@ pub fn build(set: &ManifestSet) -> (ManifestState, Vec<Problem>) {
                         plan: spec.plan,
                         mode: spec.mode,
                         replaces: spec.replaces,
+                        ip_allow: spec.ip_allow,
+                        ip_deny: spec.ip_deny,
                     };
                     if let Some(policy) = checked(document, "", policy, &mut problems) {
                         state.policies.push(policy);

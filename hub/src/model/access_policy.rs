@@ -30,6 +30,14 @@ pub struct AccessPolicy {
     /// snapshot; shadowed, it is evaluated as if they were gone. How a new policy narrows access.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replaces: Vec<String>,
+    /// CIDRs (IPv4 or IPv6) a caller's address must be in for this policy's grants to apply;
+    /// empty allows every address. Behind proxies the client address is the one the API's
+    /// `edge.trusted_proxies` forward.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_allow: Vec<String>,
+    /// CIDRs this policy's grants never apply to, even inside `ip_allow`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_deny: Vec<String>,
 }
 
 /// The use of one API, narrowed by versions, methods and operations; an empty list allows all.
@@ -110,6 +118,9 @@ impl Kind for AccessPolicy {
             );
         }
         checker.unique("replaces", policy.replaces.iter().map(String::as_str));
+        for (field, entries) in [("ip_allow", &policy.ip_allow), ("ip_deny", &policy.ip_deny)] {
+            check_cidrs(&mut checker, field, entries);
+        }
         checker.finish().map(|()| policy)
     }
 
@@ -165,4 +176,18 @@ impl Kind for AccessPolicy {
         }
         true
     }
+}
+
+/// An IP list: at most the gateway's number of networks, each one it parses (the problem names
+/// the entry, `ip_allow[2]`), none twice.
+fn check_cidrs(checker: &mut Checker, field: &str, entries: &[String]) {
+    checker.ensure(
+        entries.len() <= gateway::edge::MAX_CIDRS,
+        field,
+        format!("must list at most {} networks", gateway::edge::MAX_CIDRS),
+    );
+    for (index, problem) in gateway::edge::check_cidrs(entries) {
+        checker.push(format!("{field}[{index}]"), problem);
+    }
+    checker.unique(field, entries.iter().map(String::as_str));
 }

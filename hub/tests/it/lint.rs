@@ -513,6 +513,66 @@ fn a_quota_below_one_window_of_the_rate_limit_is_found() {
 }
 
 #[test]
+fn ip_lists_that_admit_no_one_or_deny_outside_the_allow_list_are_found() {
+    let files = edited(
+        "access.yaml",
+        "  plan: gold\n",
+        "  plan: gold\n  ip_allow: [10.1.0.0/16, 10.2.0.0/16]\n  ip_deny: [10.0.0.0/8]\n",
+    );
+    let findings = run(&files);
+    let found = expect(
+        &findings,
+        &files,
+        "ip-allow-all-denied",
+        Severity::Error,
+        "access.yaml",
+        "ip_allow:",
+    );
+    assert!(found.message.contains("access policy `partners-pets`"), "{found:?}");
+    once(&findings, "ip-allow-all-denied");
+
+    let files = edited(
+        "access.yaml",
+        "  plan: gold\n",
+        "  plan: gold\n  ip_allow: [10.0.0.0/8, '2001:db8::/32']\n  ip_deny:\n    - 10.9.0.0/16\n    - 192.168.0.0/16\n",
+    );
+    let findings = run(&files);
+    let found = expect(
+        &findings,
+        &files,
+        "ip-deny-outside-allow",
+        Severity::Warning,
+        "access.yaml",
+        "- 192.168.0.0/16",
+    );
+    assert!(found.message.contains("`192.168.0.0/16`"), "{found:?}");
+    once(&findings, "ip-deny-outside-allow");
+
+    // The same rules read an API's edge lists; a bad entry is a value problem, not these rules'.
+    let files = edited(
+        "apis/pets.yaml",
+        "  route: { path_prefix: /pets }\n",
+        "  route: { path_prefix: /pets }\n  edge: { ip_allow: [203.0.113.0/24, 10.0.0.0/33], ip_deny: [203.0.113.0/24] }\n",
+    );
+    let findings = run(&files);
+    let found = expect(
+        &findings,
+        &files,
+        "ip-allow-all-denied",
+        Severity::Error,
+        "apis/pets.yaml",
+        "edge:",
+    );
+    assert!(found.message.contains("API `pets`"), "{found:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|finding| finding.rule == "invalid-value" && finding.message.contains("ip_allow[1]")),
+        "{findings:#?}"
+    );
+}
+
+#[test]
 fn versions_no_request_can_select_are_found() {
     let files = edited("apis/pets.yaml", "      selector: { kind: path, segment: v1 }\n", "");
     let files = {

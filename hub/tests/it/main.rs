@@ -16,6 +16,7 @@ mod lifecycle;
 mod lint;
 mod listing;
 mod manifests;
+mod policy_ip;
 mod publishing;
 mod references;
 mod request_validation;

@@ -253,6 +253,7 @@ fn explain(denial: Denial) -> &'static str {
         Denial::VersionNotGranted => "your groups are not granted this version",
         Denial::MethodNotGranted => "your groups may not use this method here",
         Denial::OperationNotGranted => "your groups are not granted this operation",
+        Denial::AddressRefused { .. } => "your groups may call this only from some addresses",
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{CsrfForm, Nav, refused, see};
 use crate::dashboard::error::DashboardError;
-use crate::dashboard::form::{FieldErrors, Form, head};
+use crate::dashboard::form::{FieldErrors, Form, head, words};
 use crate::dashboard::session::SignedIn;
 use crate::domain::objects;
 use crate::error::HubError;
@@ -141,6 +141,12 @@ pub struct PolicyForm {
     /// The access policies this one replaces, comma-separated.
     #[serde(default)]
     replaces: String,
+    /// CIDRs the grants apply from, one a line (or comma-separated).
+    #[serde(default)]
+    ip_allow: String,
+    /// CIDRs the grants never apply from.
+    #[serde(default)]
+    ip_deny: String,
 }
 
 impl PolicyForm {
@@ -154,6 +160,8 @@ impl PolicyForm {
             grants: policy.apis.iter().map(grant_text).collect::<Vec<_>>().join("\n"),
             mode: policy.mode.as_str().to_owned(),
             replaces: policy.replaces.join(", "),
+            ip_allow: policy.ip_allow.join("\n"),
+            ip_deny: policy.ip_deny.join("\n"),
         }
     }
 }
@@ -170,6 +178,8 @@ fn place_all(problems: &[crate::validate::FieldError], lines: &[usize]) -> Field
             "plan" => errors.add("plan", problem.message.clone()),
             "mode" => errors.add("mode", problem.message.clone()),
             "replaces" => errors.add("replaces", problem.message.clone()),
+            "ip_allow" => errors.add("ip_allow", problem.message.clone()),
+            "ip_deny" => errors.add("ip_deny", problem.message.clone()),
             "apis" => {
                 let index = field
                     .strip_prefix("apis[")
@@ -282,6 +292,8 @@ async fn save(
             plan: form.plan.trim().to_owned(),
             mode,
             replaces,
+            ip_allow: words(&form.ip_allow),
+            ip_deny: words(&form.ip_deny),
         };
         let saved = match &editing {
             Some(name) => objects::replace::<AccessPolicy>(&state.store, actor, name, policy).await,
