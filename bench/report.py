@@ -48,6 +48,7 @@ def main() -> None:
     lines += load_section(callgrind, work_dir)
     lines += notes_section(facts)
     lines += raw_section(samples)
+    lines += tls_section(facts)
     with open(out_file, "w") as file:
         file.write("\n".join(lines).rstrip() + "\n")
 
@@ -606,6 +607,16 @@ def raw_section(samples: list) -> list:
         )
     lines.append("")
     return lines
+
+
+def tls_section(facts: dict) -> list:
+    """The last `bench/tls` run's section, kept: that script writes it, this one only carries it over."""
+    quick = "BENCH_QUICK=1" in facts.get("settings", "")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", *(["quick"] if quick else []), "tls", "section.md")
+    if not os.path.exists(path):
+        return []
+    with open(path) as file:
+        return file.read().rstrip("\n").split("\n") + [""]
 
 
 # === helpers ===
