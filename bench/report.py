@@ -49,6 +49,7 @@ def main() -> None:
     lines += notes_section(facts)
     lines += raw_section(samples)
     lines += tls_section(facts)
+    lines += validation_section()
     with open(out_file, "w") as file:
         file.write("\n".join(lines).rstrip() + "\n")
 
@@ -613,6 +614,15 @@ def tls_section(facts: dict) -> list:
     """The last `bench/tls` run's section, kept: that script writes it, this one only carries it over."""
     quick = "BENCH_QUICK=1" in facts.get("settings", "")
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", *(["quick"] if quick else []), "tls", "section.md")
+    if not os.path.exists(path):
+        return []
+    with open(path) as file:
+        return file.read().rstrip("\n").split("\n") + [""]
+
+
+def validation_section() -> list:
+    """The last `bench/validation` run's section, kept as `tls_section` keeps bench/tls's."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "validation", "section.md")
     if not os.path.exists(path):
         return []
     with open(path) as file:
