@@ -97,6 +97,8 @@ impl Consumers {
         problems: &mut Problems,
     ) -> Consumers {
         let mut strings: FastMap<&str, Arc<str>> = FastMap::default();
+        let mut user_keys: FastMap<&str, Arc<str>> = FastMap::default();
+        let mut application_keys: FastMap<&str, Arc<str>> = FastMap::default();
         let mut group_sets: FastMap<Box<[GroupId]>, Arc<[GroupId]>> = FastMap::default();
         let mut consumer_index: FastMap<(&str, &str, *const [GroupId]), u32> = FastMap::default();
         let mut consumers = Vec::new();
@@ -140,8 +142,8 @@ impl Consumers {
                     consumers.push(Consumer {
                         user: intern(&mut strings, spec.user()),
                         application: intern(&mut strings, spec.application()),
-                        user_limit_key: format!("u:{}", spec.user()).into(),
-                        application_limit_key: format!("a:{}", spec.application()).into(),
+                        user_limit_key: limit_key(&mut user_keys, "u:", spec.user()),
+                        application_limit_key: limit_key(&mut application_keys, "a:", spec.application()),
                         groups: groups.clone(),
                     });
                     (consumers.len() - 1) as u32
@@ -254,6 +256,19 @@ impl Hasher for KeyHashHasher {
     fn finish(&self) -> u64 {
         self.0
     }
+}
+
+/// One shared `<prefix><name>` rate-limit key per name. Concatenated rather than formatted:
+/// with 100,000 keys, `format!` here was a tenth of the compile time.
+fn limit_key<'a>(keys: &mut FastMap<&'a str, Arc<str>>, prefix: &str, name: &'a str) -> Arc<str> {
+    keys.entry(name)
+        .or_insert_with(|| {
+            let mut key = String::with_capacity(prefix.len() + name.len());
+            key.push_str(prefix);
+            key.push_str(name);
+            key.into()
+        })
+        .clone()
 }
 
 /// One shared copy of each distinct string.

@@ -42,7 +42,7 @@ pub struct CompiledSnapshot {
     pub plans: Vec<PlanSpec>,
     pub consumers: Consumers,
     /// Group name → id, for groups named by rules and consumers.
-    pub groups: HashMap<Box<str>, GroupId>,
+    pub groups: foldhash::HashMap<Box<str>, GroupId>,
     pub group_names: Vec<Arc<str>>,
     pub jwt_issuers: Vec<IssuerConfig>,
     /// Shadowed access policies, per API; `None` when there are none (`shadow`).
@@ -272,7 +272,8 @@ impl<'s> RuleIpLists<'s> {
 /// Interns group names to small ids.
 #[derive(Default)]
 struct GroupTable {
-    ids: HashMap<Box<str>, GroupId>,
+    // foldhash, not SipHash: every consumer's groups are interned here when a snapshot loads.
+    ids: foldhash::HashMap<Box<str>, GroupId>,
     names: Vec<Arc<str>>,
 }
 
