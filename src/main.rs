@@ -221,10 +221,9 @@ async fn run_roles(
         let mut started = gateway::start::start(config).await?;
         if let Some(store) = local_store.take() {
             // `up`: the gateway follows the hub in this process, no stream or token needed.
-            let runtime = started.runtime.clone();
-            let apply = move |snapshot| runtime.apply(snapshot).map(|_| ()).map_err(|error| error.to_string());
             started.report_usage_to(hub::distribution::local::UsageToStore::new(store.clone()));
-            tokio::spawn(hub::distribution::local::follow(store, revisions.clone(), apply));
+            let runtime = started.runtime.clone();
+            tokio::spawn(hub::distribution::local::follow(store, revisions.clone(), runtime));
         }
         println!("gateway         http://{}", started.proxy_address);
         gateway_address = Some(started.proxy_address);

@@ -1,7 +1,8 @@
 //! TLS at the edge through the hub, as deployed: a certificate uploaded through the REST API and
 //! published is served by a `gatehouse gateway` process following the hub on its TLS listener
 //! (checked with curl and `openssl s_client`); a replacement swaps in on the next handshake; the
-//! gateway's `/config` and metrics show it, its key redacted.
+//! gateway's `/config` and metrics show it, its key redacted; the fleet view lists what the
+//! gateway reports holding, and flags the replacement that expires in ten days.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -12,6 +13,12 @@ use crate::support::{ADMIN_PASSWORD, Hub, TempDir, gatehouse, hub_on_sqlite, url
 
 /// A CA and a leaf it signs for `names`: (CA PEM, chain PEM, key PEM).
 fn signed(common_name: &str, names: &[&str]) -> (String, String, String) {
+    signed_until(common_name, names, None)
+}
+
+/// The same, the leaf valid until midnight UTC `days` from today where given (else rcgen's
+/// far-off default).
+fn signed_until(common_name: &str, names: &[&str], days: Option<i64>) -> (String, String, String) {
     let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     ca.distinguished_name.push(rcgen::DnType::CommonName, "Binary Test CA");
@@ -20,6 +27,11 @@ fn signed(common_name: &str, names: &[&str]) -> (String, String, String) {
         rcgen::CertificateParams::new(names.iter().map(|name| name.to_string()).collect::<Vec<_>>()).unwrap();
     leaf.distinguished_name = rcgen::DistinguishedName::new();
     leaf.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+    if let Some(days) = days {
+        use chrono::Datelike as _;
+        let until = chrono::Utc::now() + chrono::Duration::days(days);
+        leaf.not_after = rcgen::date_time_ymd(until.year(), until.month() as u8, until.day() as u8);
+    }
     let key = rcgen::KeyPair::generate().unwrap();
     let certificate = leaf.signed_by(&key, &issuer).unwrap();
     (issuer.pem(), certificate.pem(), key.serialize_pem())
@@ -218,8 +230,19 @@ async fn a_certificate_uploaded_to_the_hub_is_served_by_a_following_gateway() {
         "{metrics}"
     );
 
-    // A replacement, published, serves the next handshakes.
-    let (new_ca, new_chain, new_key) = signed("shop-renewed.test", &["shop.test"]);
+    // The gateway reports what its listener holds: the fleet lists the certificate, not expiring.
+    let fleet = eventually_fleet(&admin, |certificates| {
+        certificates
+            .first()
+            .is_some_and(|certificate| certificate["name"] == "shop")
+    })
+    .await;
+    assert_eq!(fleet["hosts"], json!(["shop.test"]), "{fleet}");
+    assert_eq!(fleet["expiring"], false, "{fleet}");
+
+    // A replacement valid for ten more days, published, serves the next handshakes, and the fleet
+    // flags it: the gateway reports the new one as soon as it applies.
+    let (new_ca, new_chain, new_key) = signed_until("shop-renewed.test", &["shop.test"], Some(10));
     admin
         .ok(
             "PUT",
@@ -234,5 +257,30 @@ async fn a_certificate_uploaded_to_the_hub_is_served_by_a_following_gateway() {
     .await;
     std::fs::write(&ca_file, &new_ca).unwrap();
     assert_eq!(curl(port, &ca_file, &key), "200");
+    let renewed = eventually_fleet(&admin, |certificates| {
+        certificates
+            .first()
+            .is_some_and(|certificate| certificate["expiring"] == true)
+    })
+    .await;
+    let days_left = renewed["days_left"].as_i64().unwrap();
+    assert!((9..=10).contains(&days_left), "{renewed}");
     let _ = ca;
+}
+
+/// The first certificate edge-1 reports once `settled` holds of its list, waiting at most 10 s.
+async fn eventually_fleet(admin: &Admin, settled: impl Fn(&[Value]) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let fleet = admin.ok("GET", "/fleet", Value::Null).await;
+        let certificates = fleet[0]["certificates"].as_array().cloned().unwrap_or_default();
+        if settled(&certificates) {
+            return certificates[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the fleet did not show the certificate: {fleet}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::runtime::Runtime;
+use crate::tls::CertificateInfo;
 
 /// One reading of the gateway-wide metrics.
 #[derive(Debug, Default)]
@@ -216,12 +217,24 @@ pub fn targets(runtime: &Runtime) -> Vec<TargetReading> {
 /// The TLS listener's certificates, the snapshot's then the directory's, with the time each has
 /// left. A name in both is the snapshot's.
 pub fn certificates(runtime: &Runtime) -> Vec<CertificateReading> {
-    let loaded = runtime.current();
-    let files = runtime.tls_files.load();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() as i64);
-    let mut readings: Vec<CertificateReading> = Vec::new();
+    listener_certificates(runtime)
+        .into_iter()
+        .map(|(certificate, info)| CertificateReading {
+            certificate,
+            expiry_seconds: (info.not_after.saturating_sub(now)) as f64,
+        })
+        .collect()
+}
+
+/// The TLS listener's certificates by name, the snapshot's then the directory's; a name in both
+/// is the snapshot's. The metric and the hub's fleet view both read them here.
+pub fn listener_certificates(runtime: &Runtime) -> Vec<(String, CertificateInfo)> {
+    let loaded = runtime.current();
+    let files = runtime.tls_files.load();
+    let mut certificates: Vec<(String, CertificateInfo)> = Vec::new();
     for certificate in loaded
         .compiled
         .tls
@@ -230,15 +243,12 @@ pub fn certificates(runtime: &Runtime) -> Vec<CertificateReading> {
         .iter()
         .chain(files.certificates())
     {
-        if readings.iter().any(|known| known.certificate == certificate.name) {
+        if certificates.iter().any(|(known, _)| *known == certificate.name) {
             continue;
         }
-        readings.push(CertificateReading {
-            certificate: certificate.name.clone(),
-            expiry_seconds: (certificate.info.not_after.saturating_sub(now)) as f64,
-        });
+        certificates.push((certificate.name.clone(), certificate.info.clone()));
     }
-    readings
+    certificates
 }
 
 /// The rate limits of the snapshot's plans.

@@ -16,7 +16,7 @@ use std::time::Instant;
 use http::{Method, Request, StatusCode};
 
 pub use access_log::AccessLog;
-pub use fleet::{FleetReadings, PlanReading, TargetReading};
+pub use fleet::{FleetReadings, PlanReading, TargetReading, listener_certificates};
 pub use metrics::{GATEWAY_BUCKETS, Metrics, REQUEST_BUCKETS, RequestLabels, RouteMetrics, method_name};
 pub use otel::{Otel, OtelError, OtlpSettings, RequestSpan, TRACEPARENT, TRACESTATE};
 pub use shadow::{ShadowCounts, ShadowKey, ShadowLabels};

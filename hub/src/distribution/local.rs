@@ -2,12 +2,16 @@
 //! directly, with no stream and no token, and reports its status like any other gateway, as
 //! the gateway `local`; its usage goes straight into the store ([`UsageToStore`]).
 
-use chrono::Utc;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use gateway::runtime::Runtime;
 use gateway::snapshot::Snapshot;
 use gateway::source::hub::{Undelivered, UsageReport, UsageSink};
+use gateway::telemetry::listener_certificates;
 
 use super::RevisionFeed;
-use crate::domain::fleet::{self, ApplyFailure, StatusReport};
+use crate::domain::fleet::{self, ApplyFailure, ReportedCertificate, StatusReport};
 use crate::domain::{objects, publish, usage};
 use crate::error::HubError;
 use crate::identity::Actor;
@@ -17,9 +21,9 @@ use crate::store::Store;
 /// The name the in-process gateway has in the fleet.
 pub const LOCAL_GATEWAY: &str = "local";
 
-/// Applies every revision published (now, and as they come) through `apply`, until the feed
-/// closes. `apply` returns why a snapshot was refused.
-pub async fn follow(store: Store, feed: RevisionFeed, apply: impl Fn(Snapshot) -> Result<(), String> + Send + 'static) {
+/// Applies every revision published (now, and as they come) to the in-process gateway's
+/// `runtime`, until the feed closes, and reports each outcome.
+pub async fn follow(store: Store, feed: RevisionFeed, runtime: Arc<Runtime>) {
     if let Err(error) = register(&store).await {
         tracing::warn!(%error, "cannot register the local gateway");
     }
@@ -37,7 +41,7 @@ pub async fn follow(store: Store, feed: RevisionFeed, apply: impl Fn(Snapshot) -
             {
                 match Snapshot::parse(document.as_bytes())
                     .map_err(|error| error.to_string())
-                    .and_then(&apply)
+                    .and_then(|snapshot| runtime.apply(snapshot).map(|_| ()).map_err(|error| error.to_string()))
                 {
                     Ok(()) => {
                         applied = Some(number as u64);
@@ -58,6 +62,14 @@ pub async fn follow(store: Store, feed: RevisionFeed, apply: impl Fn(Snapshot) -
                     last_error: last_error.clone(),
                     requests: 0,
                     refusals: 0,
+                    certificates: listener_certificates(&runtime)
+                        .into_iter()
+                        .map(|(name, info)| ReportedCertificate {
+                            name,
+                            hosts: info.dns_names,
+                            not_after: DateTime::from_timestamp(info.not_after, 0).unwrap_or_default(),
+                        })
+                        .collect(),
                 };
                 if let Err(error) = fleet::report(&store, LOCAL_GATEWAY, report).await {
                     tracing::warn!(%error, "cannot record the local gateway's status");

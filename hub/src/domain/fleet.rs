@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::objects::{all_in, get_in, insert_in, not_found};
 use crate::error::HubError;
 use crate::identity::{Actor, secret};
+use crate::model::certificate::EXPIRY_WARNING_DAYS;
 use crate::model::{Gateway, GatewayToken, Kind, Record};
 use crate::store::{StatusRow, Store};
 use crate::validate::{Checker, MAX_SHORT_TEXT_LEN, MAX_TEXT_LEN};
@@ -92,7 +93,41 @@ pub struct StatusReport {
     /// Requests refused since it started.
     #[serde(default)]
     pub refusals: u64,
+    /// The certificates its TLS listener holds; none without one.
+    #[serde(default)]
+    pub certificates: Vec<ReportedCertificate>,
 }
+
+/// A certificate a gateway's TLS listener holds, as the gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedCertificate {
+    /// The hub's certificate name, or the file stem in the gateway's `--tls-cert-dir`.
+    pub name: String,
+    /// The DNS names SNI picks it for.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    pub not_after: DateTime<Utc>,
+}
+
+/// A reported certificate with the time it has left, as the fleet view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CertificateExpiry {
+    pub name: String,
+    pub hosts: Vec<String>,
+    pub not_after: DateTime<Utc>,
+    /// Whole days until `not_after`, negative once expired.
+    pub days_left: i64,
+    /// Past `not_after`.
+    pub expired: bool,
+    /// Under [`EXPIRY_WARNING_DAYS`] days left, or expired.
+    pub expiring: bool,
+}
+
+/// A report lists at most this many certificates (a gateway holds one per host name it serves).
+pub const MAX_REPORTED_CERTIFICATES: usize = 1_000;
+/// A reported certificate lists at most this many host names.
+pub const MAX_REPORTED_HOSTS: usize = 100;
 
 /// A revision a gateway could not apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -110,6 +145,30 @@ pub async fn report(store: &Store, gateway: &str, report: StatusReport) -> Resul
     if let Some(error) = &report.last_error {
         checker.text("last_error.message", &error.message, MAX_TEXT_LEN);
     }
+    checker.ensure(
+        report.certificates.len() <= MAX_REPORTED_CERTIFICATES,
+        "certificates",
+        format!("lists more than {MAX_REPORTED_CERTIFICATES} certificates"),
+    );
+    for (index, certificate) in report.certificates.iter().enumerate() {
+        checker.text(
+            &format!("certificates[{index}].name"),
+            &certificate.name,
+            MAX_SHORT_TEXT_LEN,
+        );
+        checker.ensure(
+            certificate.hosts.len() <= MAX_REPORTED_HOSTS,
+            format!("certificates[{index}].hosts"),
+            format!("lists more than {MAX_REPORTED_HOSTS} host names"),
+        );
+        for (host_index, host) in certificate.hosts.iter().enumerate() {
+            checker.text(
+                &format!("certificates[{index}].hosts[{host_index}]"),
+                host,
+                MAX_SHORT_TEXT_LEN,
+            );
+        }
+    }
     checker.finish().map_err(HubError::Invalid)?;
     let as_i64 = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
     let row = StatusRow {
@@ -123,6 +182,7 @@ pub async fn report(store: &Store, gateway: &str, report: StatusReport) -> Resul
         requests: as_i64(report.requests),
         refusals: as_i64(report.refusals),
         last_seen: Utc::now().timestamp_millis(),
+        certificates: serde_json::to_string(&report.certificates).expect("certificates always serialise"),
     };
     let mut tx = store.begin().await?;
     tx.upsert_gateway_status(&row).await?;
@@ -157,6 +217,45 @@ pub struct GatewayStatus {
     pub started_at: Option<DateTime<Utc>>,
     pub requests: Option<i64>,
     pub refusals: Option<i64>,
+    /// The certificates its TLS listener holds, soonest to expire first.
+    pub certificates: Vec<CertificateExpiry>,
+}
+
+impl GatewayStatus {
+    /// The certificates under the warning threshold.
+    pub fn expiring(&self) -> impl Iterator<Item = &CertificateExpiry> {
+        self.certificates.iter().filter(|certificate| certificate.expiring)
+    }
+
+    /// How many of its certificates have at least [`EXPIRY_WARNING_DAYS`] days left.
+    pub fn valid_for_long(&self) -> usize {
+        self.certificates
+            .iter()
+            .filter(|certificate| !certificate.expiring)
+            .count()
+    }
+}
+
+/// The certificates of a stored report, soonest to expire first. A row the hub cannot read
+/// (written by a newer hub, say) shows none rather than failing the whole fleet view.
+fn expiries(stored: &str, now: DateTime<Utc>) -> Vec<CertificateExpiry> {
+    let reported: Vec<ReportedCertificate> = serde_json::from_str(stored).unwrap_or_default();
+    let mut expiries: Vec<CertificateExpiry> = reported
+        .into_iter()
+        .map(|certificate| {
+            let days_left = (certificate.not_after - now).num_days();
+            CertificateExpiry {
+                name: certificate.name,
+                hosts: certificate.hosts,
+                not_after: certificate.not_after,
+                expired: certificate.not_after <= now,
+                expiring: days_left < EXPIRY_WARNING_DAYS || certificate.not_after <= now,
+                days_left,
+            }
+        })
+        .collect();
+    expiries.sort_by(|a, b| a.not_after.cmp(&b.not_after).then_with(|| a.name.cmp(&b.name)));
+    expiries
 }
 
 /// Every registered gateway with its last report.
@@ -202,6 +301,7 @@ pub async fn fleet(store: &Store, now: DateTime<Utc>) -> Result<Vec<GatewayStatu
                 started_at: status.and_then(|status| time(status.started_at)),
                 requests: status.map(|status| status.requests),
                 refusals: status.map(|status| status.refusals),
+                certificates: status.map_or_else(Vec::new, |status| expiries(&status.certificates, now)),
             }
         })
         .collect())

@@ -17,17 +17,19 @@ pub struct StatusRow {
     pub requests: i64,
     pub refusals: i64,
     pub last_seen: i64,
+    /// The listener's certificates, JSON as the domain writes it.
+    pub certificates: String,
 }
 
-const COLUMNS: &str = "gateway, instance, version, started_at, applied_revision, last_error_revision, last_error, requests, refusals, last_seen";
+const COLUMNS: &str = "gateway, instance, version, started_at, applied_revision, last_error_revision, last_error, requests, refusals, last_seen, certificates";
 
 impl Tx {
     /// Records a report, replacing the gateway's previous one.
     pub async fn upsert_gateway_status(&mut self, status: &StatusRow) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO gateway_status ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            "INSERT INTO gateway_status ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (gateway) DO UPDATE SET instance = $2, version = $3, started_at = $4, applied_revision = $5, \
-             last_error_revision = $6, last_error = $7, requests = $8, refusals = $9, last_seen = $10"
+             last_error_revision = $6, last_error = $7, requests = $8, refusals = $9, last_seen = $10, certificates = $11"
         );
         sqlx::query(&sql)
             .bind(&status.gateway)
@@ -40,6 +42,7 @@ impl Tx {
             .bind(status.requests)
             .bind(status.refusals)
             .bind(status.last_seen)
+            .bind(&status.certificates)
             .execute(&mut *self.inner)
             .await?;
         Ok(())
@@ -63,6 +66,7 @@ impl Tx {
                     requests: row.try_get(7)?,
                     refusals: row.try_get(8)?,
                     last_seen: row.try_get(9)?,
+                    certificates: row.try_get(10)?,
                 })
             })
             .collect()

@@ -14,6 +14,7 @@ on_both_stores!(
     publishing_records_revisions_and_rolls_back,
     states_a_gateway_could_not_enforce_are_not_published,
     gateways_stream_revisions_and_report_status,
+    the_fleet_flags_the_certificates_a_gateway_reports_expiring,
     auto_publish_publishes_every_change
 );
 
@@ -225,6 +226,108 @@ async fn gateways_stream_revisions_and_report_status(app: TestApp) {
     app.as_token(&token, "GET", "/api/v1/gateway/stream", None)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED);
+}
+
+async fn the_fleet_flags_the_certificates_a_gateway_reports_expiring(app: TestApp) {
+    app.create("/api/v1/gateways", json!({ "name": "edge-1" })).await;
+    let token = app
+        .create("/api/v1/gateways/edge-1/tokens", json!({ "name": "edge-1" }))
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = chrono::Utc::now();
+    let at = |days: i64| (now + chrono::Duration::days(days) + chrono::Duration::hours(1)).to_rfc3339();
+    let report = |certificates: Value| json!({ "instance": "host-1", "version": "0.1.0", "started_at": "2026-11-25T10:00:00Z", "certificates": certificates });
+    let reported = app
+        .as_token(
+            &token,
+            "POST",
+            "/api/v1/gateway/status",
+            Some(report(json!([
+                { "name": "shop", "hosts": ["shop.test"], "not_after": at(365) },
+                { "name": "soon", "hosts": ["soon.test", "*.soon.test"], "not_after": at(5) },
+                { "name": "old", "hosts": ["old.test"], "not_after": at(-3) },
+            ]))),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::NO_CONTENT, "{}", reported.text);
+
+    // Soonest first, with the days each has left, the expired and the expiring flagged.
+    let fleet = app.viewer("GET", "/api/v1/fleet", None).await.json;
+    let shown: Vec<(&str, i64, bool, bool)> = fleet[0]["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|certificate| {
+            (
+                certificate["name"].as_str().unwrap(),
+                certificate["days_left"].as_i64().unwrap(),
+                certificate["expiring"].as_bool().unwrap(),
+                certificate["expired"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("old", -2, true, true),
+            ("soon", 5, true, false),
+            ("shop", 365, false, false)
+        ]
+    );
+    assert_eq!(
+        fleet[0]["certificates"][1]["hosts"],
+        json!(["soon.test", "*.soon.test"])
+    );
+
+    // The fleet page warns, names each expiring certificate, and counts the rest.
+    let mut browser = crate::dashboard::Browser::signed_in(&app, "vera", hub::model::Role::Viewer).await;
+    let page = browser.get("/dashboard/gateways").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text
+            .contains("2 certificates gateways serve expire within 30 days"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(">old: expired</span>"), "{}", page.text);
+    assert!(page.text.contains(">soon: 5 days left</span>"), "{}", page.text);
+    assert!(page.text.contains("soon.test, *.soon.test"), "{}", page.text);
+    assert!(page.text.contains("1 valid for 30+ days"), "{}", page.text);
+    assert!(!page.text.contains(">shop:"), "{}", page.text);
+
+    // A report with a bad certificate is refused naming it, and the last report stands.
+    let refused = app
+        .as_token(
+            &token,
+            "POST",
+            "/api/v1/gateway/status",
+            Some(report(json!([{ "name": "x".repeat(300), "not_after": at(1) }]))),
+        )
+        .await;
+    assert_eq!(
+        refused.assert_problem(StatusCode::UNPROCESSABLE_ENTITY),
+        ["certificates[0].name"]
+    );
+    let wrong_type = app
+        .as_token(
+            &token,
+            "POST",
+            "/api/v1/gateway/status",
+            Some(report(json!([{ "name": "shop", "not_after": "next tuesday" }]))),
+        )
+        .await;
+    wrong_type.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong_type.text.contains("not_after"), "{}", wrong_type.text);
+    let fleet = app.viewer("GET", "/api/v1/fleet", None).await.json;
+    assert_eq!(fleet[0]["certificates"].as_array().unwrap().len(), 3, "{fleet}");
+
+    // A gateway without a TLS listener reports none, and the page says nothing of certificates.
+    app.as_token(&token, "POST", "/api/v1/gateway/status", Some(report(json!([]))))
+        .await;
+    let page = browser.get("/dashboard/gateways").await;
+    assert!(!page.text.contains("expire within"), "{}", page.text);
 }
 
 /// The next server-sent event (up to its blank line), waiting at most 5 s.

@@ -30,6 +30,19 @@ pub struct StatusReport {
     pub requests: u64,
     /// Requests refused since start (any rule: route, credentials, access, rate limit, upstream).
     pub refusals: u64,
+    /// The certificates the TLS listener holds, so the fleet view can warn before one expires.
+    pub certificates: Vec<CertificateStatus>,
+}
+
+/// One of the TLS listener's certificates, as the hub's fleet view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateStatus {
+    /// The certificate's name: the hub's certificate, or the file stem in `--tls-cert-dir`.
+    pub name: String,
+    /// The DNS names SNI picks it for.
+    pub hosts: Vec<String>,
+    /// When it stops being valid, RFC 3339 in UTC.
+    pub not_after: String,
 }
 
 /// A snapshot the gateway refused.
@@ -90,6 +103,16 @@ impl StatusBoard {
                 .clone(),
             requests,
             refusals,
+            certificates: crate::telemetry::listener_certificates(&self.runtime)
+                .into_iter()
+                .map(|(name, info)| CertificateStatus {
+                    name,
+                    hosts: info.dns_names,
+                    not_after: chrono::DateTime::from_timestamp(info.not_after, 0)
+                        .unwrap_or_default()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                })
+                .collect(),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The fleet: every registered gateway with its version, applied revision, last heartbeat and
-//! last refused snapshot.
+//! The fleet: every registered gateway with its version, applied revision, last heartbeat, last
+//! refused snapshot, and the certificates its TLS listener holds (flagged when expiring).
 
 use askama::Template;
 use axum::extract::State;
@@ -11,6 +11,7 @@ use crate::dashboard::error::DashboardError;
 use crate::dashboard::session::SignedIn;
 use crate::domain::fleet::{self, GatewayStatus};
 use crate::http::AppState;
+use crate::model::certificate::EXPIRY_WARNING_DAYS;
 use crate::web::render;
 
 #[derive(Template)]
@@ -18,11 +19,17 @@ use crate::web::render;
 struct FleetPage {
     nav: Option<Nav>,
     gateways: Vec<GatewayStatus>,
+    /// Certificates under the warning threshold, over every gateway.
+    expiring: usize,
+    warning_days: i64,
 }
 
 pub async fn list(signed_in: SignedIn, State(state): State<AppState>) -> Result<Response, DashboardError> {
+    let gateways = fleet::fleet(&state.store, Utc::now()).await?;
     Ok(render(&FleetPage {
         nav: Nav::of(&signed_in, "gateways"),
-        gateways: fleet::fleet(&state.store, Utc::now()).await?,
+        expiring: gateways.iter().map(|gateway| gateway.expiring().count()).sum(),
+        gateways,
+        warning_days: EXPIRY_WARNING_DAYS,
     }))
 }
