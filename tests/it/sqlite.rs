@@ -212,4 +212,35 @@ async fn up_demo_serves_apis_through_the_gateway_at_once() {
     assert_eq!(refused.status(), 403);
     let problem: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(problem["detail"], "group `partners` may not DELETE on petstore v1");
+
+    // The in-process gateway reports between publishes too (a heartbeat), with its counters: the
+    // fleet shows it online with the requests just served and the refusal among them.
+    let token = up.issue_admin_token("admin", ADMIN_PASSWORD).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let fleet: serde_json::Value = client
+            .get(format!("{}/api/v1/fleet", up.origin))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let local = &fleet[0];
+        assert_eq!(
+            (&local["name"], &local["liveness"]),
+            (&serde_json::json!("local"), &serde_json::json!("online")),
+            "{fleet}"
+        );
+        if local["requests"].as_i64().unwrap_or(0) >= 2 {
+            assert!(local["refusals"].as_i64().unwrap() >= 1, "{fleet}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no heartbeat with the counters: {fleet}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }

@@ -28,13 +28,12 @@ use http_body_util::BodyExt as _;
 use tokio::sync::mpsc;
 
 pub use client::{HubError, STATUS_PATH, STREAM_PATH, USAGE_PATH};
-pub use status::{LastError, StatusReport, instance_name, request_totals};
+pub use status::{LastError, StatusBoard, StatusReport, instance_name, request_totals};
 pub use usage::{
     MAX_PENDING_SUMMARIES, MAX_SUMMARIES_PER_REPORT, Undelivered, UsageReport, UsageSink, UsageSummary, report_usage,
 };
 
 use self::client::HubClient;
-use self::status::StatusBoard;
 use super::LastGood;
 use super::backoff::Backoff;
 use super::sse::{Event, Parser};

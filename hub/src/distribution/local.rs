@@ -1,17 +1,18 @@
 //! The gateway in the hub's own process (`gatehouse up`): it follows the revision feed
-//! directly, with no stream and no token, and reports its status like any other gateway, as
-//! the gateway `local`; its usage goes straight into the store ([`UsageToStore`]).
+//! directly, with no stream and no token, and reports its status like any other gateway (the
+//! gateway's own status board, a heartbeat in between), as the gateway `local`; its usage goes
+//! straight into the store ([`UsageToStore`]).
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use gateway::runtime::Runtime;
 use gateway::snapshot::Snapshot;
-use gateway::source::hub::{Undelivered, UsageReport, UsageSink};
-use gateway::telemetry::listener_certificates;
+use gateway::source::hub::{LastError, StatusBoard, Undelivered, UsageReport, UsageSink};
 
 use super::RevisionFeed;
-use crate::domain::fleet::{self, ApplyFailure, ReportedCertificate, StatusReport};
+use crate::domain::fleet::{self, StatusReport};
 use crate::domain::{objects, publish, usage};
 use crate::error::HubError;
 use crate::identity::Actor;
@@ -21,67 +22,74 @@ use crate::store::Store;
 /// The name the in-process gateway has in the fleet.
 pub const LOCAL_GATEWAY: &str = "local";
 
+/// How often the in-process gateway reports while nothing is published: as often as a gateway
+/// following a hub does by default, so that the fleet view keeps it online.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
 /// Applies every revision published (now, and as they come) to the in-process gateway's
-/// `runtime`, until the feed closes, and reports each outcome.
+/// `runtime`, until the feed closes; reports its status after each and every [`HEARTBEAT`].
 pub async fn follow(store: Store, feed: RevisionFeed, runtime: Arc<Runtime>) {
     if let Err(error) = register(&store).await {
         tracing::warn!(%error, "cannot register the local gateway");
     }
-    let started_at = Utc::now();
+    let board = StatusBoard::new(
+        runtime.clone(),
+        format!("in-process-{}", std::process::id()),
+        SystemTime::now(),
+    );
     let mut latest = feed.subscribe();
     let closed = feed.closed();
     tokio::pin!(closed);
-    let mut applied: Option<u64> = None;
-    let mut last_error: Option<ApplyFailure> = None;
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The revision last applied or refused: neither is tried again.
+    let mut tried: Option<u64> = None;
+    let mut published = true;
     loop {
-        match publish::latest_document(&store).await {
-            Ok(Some((number, document)))
-                if Some(number as u64) != applied
-                    && last_error.as_ref().is_none_or(|error| error.revision != number as u64) =>
-            {
-                match Snapshot::parse(document.as_bytes())
-                    .map_err(|error| error.to_string())
-                    .and_then(|snapshot| runtime.apply(snapshot).map(|_| ()).map_err(|error| error.to_string()))
-                {
-                    Ok(()) => {
-                        applied = Some(number as u64);
-                        last_error = None;
-                    }
-                    Err(message) => {
-                        last_error = Some(ApplyFailure {
-                            revision: number as u64,
-                            message,
-                        })
-                    }
+        if published {
+            match publish::latest_document(&store).await {
+                Ok(Some((number, document))) if Some(number as u64) != tried => {
+                    let number = number as u64;
+                    tried = Some(number);
+                    let outcome = Snapshot::parse(document.as_bytes())
+                        .map_err(|error| error.to_string())
+                        .and_then(|snapshot| runtime.apply(snapshot).map(|_| ()).map_err(|error| error.to_string()));
+                    board.record(outcome.err().map(|message| LastError {
+                        revision: number,
+                        message,
+                    }));
                 }
-                let report = StatusReport {
-                    instance: format!("in-process-{}", std::process::id()),
-                    version: env!("CARGO_PKG_VERSION").to_owned(),
-                    started_at,
-                    applied_revision: applied,
-                    last_error: last_error.clone(),
-                    requests: 0,
-                    refusals: 0,
-                    certificates: listener_certificates(&runtime)
-                        .into_iter()
-                        .map(|(name, info)| ReportedCertificate {
-                            name,
-                            hosts: info.dns_names,
-                            not_after: DateTime::from_timestamp(info.not_after, 0).unwrap_or_default(),
-                        })
-                        .collect(),
-                };
-                if let Err(error) = fleet::report(&store, LOCAL_GATEWAY, report).await {
-                    tracing::warn!(%error, "cannot record the local gateway's status");
-                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "cannot read the latest revision"),
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "cannot read the latest revision"),
         }
+        report(&store, &board).await;
         tokio::select! {
             () = &mut closed => return,
-            changed = latest.changed() => if changed.is_err() { return },
+            changed = latest.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                published = true;
+            }
+            _ = heartbeat.tick() => published = false,
         }
+    }
+}
+
+/// Records the board's report as the gateway `local`'s. It goes through the same JSON a remote
+/// gateway posts, so the in-process gateway reports exactly what one would.
+async fn report(store: &Store, board: &StatusBoard) {
+    let report = serde_json::to_value(board.report()).and_then(serde_json::from_value::<StatusReport>);
+    let recorded = match report {
+        Ok(report) => fleet::report(store, LOCAL_GATEWAY, report).await,
+        Err(error) => {
+            tracing::warn!(%error, "the local gateway's status does not read as a status report");
+            return;
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::warn!(%error, "cannot record the local gateway's status");
     }
 }
 
