@@ -250,7 +250,12 @@ fn prepare_headers(headers: &mut HeaderMap, api: &CompiledApi, peer: &Peer, uri:
     if let Some(value) = forwarded_for {
         headers.insert(X_FORWARDED_FOR, value);
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    // The scheme the client used: an upstream behind the TLS listener builds https links.
+    let proto = match peer.transport {
+        crate::tls::Transport::Tls => "https",
+        crate::tls::Transport::Plain { .. } => "http",
+    };
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     if let Some(host) = original_host {
         headers.insert(X_FORWARDED_HOST, host);
     }

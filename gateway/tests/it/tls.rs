@@ -196,6 +196,27 @@ async fn sni_alpn_and_versions_with_curl_openssl_and_h2load() {
     assert_eq!(checks.2, ("200".into(), "2".into()));
     assert_eq!(checks.3.0, "000", "no certificate is valid for a.b.example.test");
 
+    // The upstream hears that the client came over https.
+    let (ca_path, p) = (ca.clone(), port);
+    let echoed = tokio::task::spawn_blocking(move || {
+        let resolve = format!("api.example.test:{p}:127.0.0.1");
+        let url = format!("https://api.example.test:{p}/pets/1");
+        let args = [
+            "-sS",
+            "--resolve",
+            &resolve,
+            "--cacert",
+            ca_path.to_str().unwrap(),
+            "-H",
+            "x-api-key: k",
+            &url,
+        ];
+        serde_json::from_slice::<Value>(&run("curl", &args, None).stdout).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(echoed["headers"]["x-forwarded-proto"], "https", "{echoed}");
+
     let p = port;
     let (exact, wildcard, no_sni, http1, tls12, tls11) = tokio::task::spawn_blocking(move || {
         (
