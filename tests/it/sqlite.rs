@@ -218,15 +218,8 @@ async fn up_demo_serves_apis_through_the_gateway_at_once() {
     let token = up.issue_admin_token("admin", ADMIN_PASSWORD).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let fleet: serde_json::Value = client
-            .get(format!("{}/api/v1/fleet", up.origin))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (status, fleet) = up.get_json(&token, "/api/v1/fleet").await;
+        assert_eq!(status, 200, "{fleet}");
         let local = &fleet[0];
         assert_eq!(
             (&local["name"], &local["liveness"]),

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::objects::{all_in, get_in, insert_in, not_found};
 use crate::error::HubError;
 use crate::identity::{Actor, secret};
-use crate::model::certificate::EXPIRY_WARNING_DAYS;
+use crate::model::certificate::{EXPIRY_WARNING_DAYS, days_until};
 use crate::model::{Gateway, GatewayToken, Kind, Record};
 use crate::store::{StatusRow, Store};
 use crate::validate::{Checker, MAX_SHORT_TEXT_LEN, MAX_TEXT_LEN};
@@ -243,13 +243,14 @@ fn expiries(stored: &str, now: DateTime<Utc>) -> Vec<CertificateExpiry> {
     let mut expiries: Vec<CertificateExpiry> = reported
         .into_iter()
         .map(|certificate| {
-            let days_left = (certificate.not_after - now).num_days();
+            // An expired certificate has at most 0 days left, so it is expiring too.
+            let days_left = days_until(certificate.not_after, now);
             CertificateExpiry {
                 name: certificate.name,
                 hosts: certificate.hosts,
                 not_after: certificate.not_after,
                 expired: certificate.not_after <= now,
-                expiring: days_left < EXPIRY_WARNING_DAYS || certificate.not_after <= now,
+                expiring: days_left < EXPIRY_WARNING_DAYS,
                 days_left,
             }
         })

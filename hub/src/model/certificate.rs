@@ -19,6 +19,12 @@ pub const MAX_PEM_LEN: usize = 64 * 1024;
 /// Certificates with fewer days than this left are flagged on the dashboard.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
+/// Whole days from `now` until `not_after`, negative once past: the Certificates page and the
+/// fleet view count the same way.
+pub fn days_until(not_after: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (not_after - now).num_days()
+}
+
 /// The stored certificate, key included.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,7 +91,7 @@ impl Certificate {
 
     /// Whole days until `not_after`, negative once expired.
     pub fn days_left(view: &CertificateView, now: DateTime<Utc>) -> i64 {
-        (view.not_after - now).num_days()
+        days_until(view.not_after, now)
     }
 
     /// The snapshot's form, key included: only the compiler calls it.
